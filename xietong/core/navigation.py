@@ -1,0 +1,93 @@
+"""The left navigation: every module of the platform, in one registry.
+
+An app that is built registers its entry point by URL name; a module not built yet keeps
+``url_name=None`` and leads to a "coming soon" page rather than a broken link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Module:
+    slug: str
+    label: str | Promise
+    icon: str
+    section: str
+    url_name: str | None = None
+    description: str | Promise = ""
+    visible: Callable[[Any], bool] = field(default=lambda user: True)
+
+    @property
+    def url(self) -> str:
+        if self.url_name:
+            return reverse(self.url_name)
+        return reverse("core:coming_soon", args=[self.slug])
+
+    @property
+    def ready(self) -> bool:
+        return self.url_name is not None
+
+
+def _is_admin(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_staff)
+
+
+SECTIONS: list[tuple[str, str | Promise]] = [
+    ("work", _("日常办公")),
+    ("collab", _("协作")),
+    ("insight", _("分析")),
+    ("admin", _("系统管理")),
+]
+
+_registry: dict[str, Module] = {}
+
+
+def register(module: Module) -> None:
+    _registry[module.slug] = module
+
+
+def modules_for(user: Any) -> list[tuple[str | Promise, list[Module]]]:
+    """The sections and modules this user may open, in display order."""
+    result = []
+    for key, title in SECTIONS:
+        entries = [m for m in _registry.values() if m.section == key and m.visible(user)]
+        if entries:
+            result.append((title, entries))
+    return result
+
+
+def get(slug: str) -> Module | None:
+    return _registry.get(slug)
+
+
+for _module in [
+    Module("workbench", _("工作台"), "house-door", "work", "workbench:home", _("待办、通知、日程一屏总览")),
+    Module("portal", _("门户资讯"), "newspaper", "work", None, _("通知公告、新闻动态、规章制度等栏目")),
+    Module("workflow", _("审批"), "check2-square", "work", None, _("请示、联系单、合同会审等在线审批")),
+    Module("documents", _("公文"), "file-earmark-text", "work", None, _("发文、收文、编号、用印与归档")),
+    Module("tasks", _("任务督办"), "list-check", "work", None, _("任务分派、进度跟踪与督办")),
+    Module("meetings", _("会议日程"), "calendar-event", "work", None, _("会议室预订、会议通知与纪要")),
+    Module("files", _("文件"), "folder2-open", "collab", None, _("个人与部门文件、共享与版本")),
+    Module("coedit", _("协同编辑"), "pencil-square", "collab", None, _("多人实时编辑文档")),
+    Module("chat", _("即时通讯"), "chat-dots", "collab", None, _("单聊、群聊与文件传输")),
+    Module("knowledge", _("知识库"), "journal-bookmark", "collab", None, _("知识库、博客、社区与培训")),
+    Module("search", _("全文搜索"), "search", "insight", None, _("跨模块的中文全文检索")),
+    Module("reports", _("报表考核"), "bar-chart-line", "insight", None, _("使用统计与绩效考核")),
+    Module("datahub", _("数据填报"), "clipboard-data", "insight", None, _("数据填报与采集接口")),
+    Module("org", _("组织机构"), "diagram-3", "admin", None, _("集团、公司、部门、岗位与人员"), _is_admin),
+    Module(
+        "identity", _("账号与安全"), "shield-lock", "admin", None, _("账号、角色、权限与密码策略"), _is_admin
+    ),
+    Module("audit", _("审计日志"), "journal-text", "admin", None, _("操作审计与登录日志"), _is_admin),
+    Module("moderation", _("内容审核"), "funnel", "admin", None, _("敏感词、举报与违规处理"), _is_admin),
+    Module("ops", _("运维"), "hdd-stack", "admin", "ops:status", _("备份、健康检查与系统维护"), _is_admin),
+]:
+    register(_module)

@@ -1,0 +1,247 @@
+"""Project settings: one module, every value read from ``XIETONG_*`` variables.
+
+Embedded defaults (SQLite, files on disk, in-memory channel layer, Huey on SQLite) need
+nothing installed; ``XIETONG_ENV=production`` refuses insecure values at start-up
+(see ``xietong.core.checks`` and ``validate_production`` below).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from xietong import config
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BASE_DIR.parent
+
+ENVIRONMENT = config.raw("ENV", "embedded").lower()
+if ENVIRONMENT not in {"embedded", "production", "test"}:
+    raise ImproperlyConfigured(f"XIETONG_ENV={ENVIRONMENT!r} 无效：应为 embedded 或 production")
+PRODUCTION = ENVIRONMENT == "production"
+
+DATA_DIR = config.directory("DATA_DIR", PROJECT_ROOT / "var")
+MEDIA_ROOT = config.directory("MEDIA_ROOT", DATA_DIR / "media")
+MEDIA_URL = "/media/"
+STATIC_ROOT = config.directory("STATIC_ROOT", DATA_DIR / "static")
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+
+SECRET_KEY = config.secret_key(DATA_DIR, production=PRODUCTION)
+DEBUG = config.boolean("DEBUG", default=False)
+HOST = config.raw("HOST", "127.0.0.1")
+PORT = config.integer("PORT", 8000, minimum=1, maximum=65535)
+ALLOWED_HOSTS = config.word_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", HOST]
+)
+CSRF_TRUSTED_ORIGINS = config.word_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "channels",
+    "huey.contrib.djhuey",
+    "ninja",
+    "treebeard",
+    "xietong.core",
+    "xietong.identity",
+    "xietong.org",
+    "xietong.workbench",
+    "xietong.ops",
+]
+
+MIDDLEWARE = [
+    "xietong.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "xietong.identity.middleware.PasswordChangeRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "xietong.urls"
+WSGI_APPLICATION = "xietong.wsgi.application"
+ASGI_APPLICATION = "xietong.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "xietong.core.context_processors.shell",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": config.database("DATABASE_URL", f"sqlite:///{DATA_DIR / 'xietong.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = config.redis_url("REDIS_URL")
+CACHES: dict[str, Any]
+CHANNEL_LAYERS: dict[str, Any]
+HUEY: dict[str, Any]
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "xietong"},
+        }
+    }
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "xietong", "url": REDIS_URL, "immediate": False}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "xietong",
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+        "immediate": False,
+    }
+HUEY["consumer"] = {
+    "workers": config.integer("JOB_WORKERS", 2, minimum=1, maximum=64),
+    "worker_type": "thread",
+}
+
+_email = config.email("EMAIL_URL", "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+DEFAULT_FROM_EMAIL = config.raw("EMAIL_FROM", "协同办公平台 <oa@localhost>")
+
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["xietong.identity.backends.UsernameOrEmployeeNoBackend"]
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "workbench:home"
+LOGOUT_REDIRECT_URL = "identity:login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "xietong.identity.passwords.CharacterClassValidator"},
+]
+
+SESSION_COOKIE_NAME = "xietong_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600
+CSRF_COOKIE_NAME = "xietong_csrftoken"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "xietong_language"
+TIME_ZONE = config.raw("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STORAGES: dict[str, Any] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if config.is_set("S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": config.raw("S3_BUCKET"),
+            "endpoint_url": config.raw("S3_ENDPOINT_URL") or None,
+            "access_key": config.raw("S3_ACCESS_KEY") or None,
+            "secret_key": config.raw("S3_SECRET_KEY") or None,
+            "region_name": config.raw("S3_REGION") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+# Embedded installs serve static files from the source folders without collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Behind nginx in production: trust its scheme header and harden cookies.
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = config.boolean("SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = config.integer("HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "xietong.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "json"},
+    },
+    "root": {"handlers": ["console"], "level": config.raw("LOG_LEVEL", "INFO").upper()},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "huey": {"level": "INFO"},
+    },
+}
+
+NINJA_PAGINATION_PER_PAGE = 50
+XIETONG_DEMO_PASSWORD = config.raw("DEMO_PASSWORD")
+
+
+def validate_production() -> None:
+    """Refuse insecure production settings before anything is served."""
+    if not PRODUCTION:
+        return
+    problems = []
+    if DEBUG:
+        problems.append("XIETONG_DEBUG 必须为 false")
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+        problems.append("XIETONG_SECRET_KEY 必须是至少 50 个字符的随机值")
+    if not ALLOWED_HOSTS:
+        problems.append("必须设置 XIETONG_ALLOWED_HOSTS（逗号分隔的域名）")
+    if problems:
+        raise ImproperlyConfigured("生产环境配置不安全：" + "；".join(problems))
+
+
+validate_production()
+CSRF_FAILURE_VIEW = "xietong.core.views.csrf_failure"

@@ -1,0 +1,22 @@
+"""Test overlay: fast hashing, immediate jobs, in-memory mail; the database from
+``XIETONG_TEST_DATABASE_URL`` when set (PostgreSQL in CI), else SQLite."""
+
+import os
+
+os.environ.setdefault("XIETONG_ENV", "test")
+if os.environ.get("XIETONG_TEST_DATABASE_URL"):
+    os.environ["XIETONG_DATABASE_URL"] = os.environ["XIETONG_TEST_DATABASE_URL"]
+
+from xietong.settings import *  # noqa: F403
+from xietong.settings import HUEY
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+HUEY = {**HUEY, "immediate": True}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False}
