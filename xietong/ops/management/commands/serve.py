@@ -26,8 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         consumer = None
         if not options["no_jobs"] and not HUEY.immediate:
-            consumer_options: dict[str, Any] = settings.HUEY.get("consumer", {})
-            consumer = HUEY.create_consumer(**consumer_options)
+            huey_settings: dict[str, Any] = settings.HUEY
+            consumer = HUEY.create_consumer(**huey_settings.get("consumer", {}))
             # uvicorn owns SIGINT/SIGTERM; it stops first, then the consumer below.
             consumer._set_signal_handlers = lambda: None
             consumer.start()
