@@ -143,10 +143,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "xietong.identity.passwords.UserAttributeSimilarityValidator"},
+    {"NAME": "xietong.identity.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "xietong.identity.passwords.CommonPasswordValidator"},
+    {"NAME": "xietong.identity.passwords.NumericPasswordValidator"},
     {"NAME": "xietong.identity.passwords.CharacterClassValidator"},
 ]
 
@@ -212,6 +212,7 @@ LOGGING = {
             "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
             "rename_fields": {"levelname": "level", "name": "logger"},
             "timestamp": "time",
+            "json_ensure_ascii": False,
         },
     },
     "handlers": {

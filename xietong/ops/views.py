@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from xietong.core.permissions import admin_required
 from xietong.ops.selectors import readiness
 
 
@@ -26,7 +26,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
-@staff_member_required(login_url="identity:login")  # type: ignore[untyped-decorator]
+@admin_required
 def status(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -81,7 +81,7 @@ def load_demo(password: str = "") -> list[DemoAccount]:
     rng = random.Random(20261128)  # same people on every machine  # noqa: S311
     positions = {name: Position.objects.create(name=name, rank=rank) for name, rank in POSITIONS}
     code, name, kind, children = TREE
-    root = OrgUnit.add_root(code=code, name=name, kind=kind, short_name="集团")
+    root = OrgUnit.objects.add_root({"code": code, "name": name, "kind": kind, "short_name": "集团"})
     units: list[OrgUnit] = []
     _add_children(root, children, units)
 
@@ -126,7 +126,7 @@ def load_demo(password: str = "") -> list[DemoAccount]:
 
 def _add_children(parent: OrgUnit, children: list[Any], units: list[OrgUnit]) -> None:
     for code, name, kind, grandchildren in children:
-        node = parent.add_child(code=code, name=name, kind=kind)
+        node = OrgUnit.objects.add_child(parent, {"code": code, "name": name, "kind": kind})
         units.append(node)
         _add_children(node, grandchildren, units)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from xietong.identity.models import User
-from xietong.org.models import Membership
+from xietong.org.models import Membership, OrgUnit
 
 
 def primary_membership(user: User) -> Membership | None:
@@ -17,7 +17,7 @@ def managers_of(user: User) -> QuerySet[User]:
         return User.objects.none()
     unit = membership.unit
     if membership.is_head:
-        parent = unit.get_parent()
+        parent = OrgUnit.objects.get_parent(unit)
         if parent is None:
             return User.objects.none()
         unit = parent
