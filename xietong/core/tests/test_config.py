@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -122,3 +123,17 @@ def test_redis_url_switches_cache_channels_and_jobs(tmp_path: Path) -> None:
         "channels_redis.pubsub.RedisPubSubChannelLayer",
         "huey.RedisHuey",
     ]
+
+
+@pytest.mark.django_db
+def test_production_check_refuses_active_superusers(settings: Any) -> None:
+    from xietong.core.checks import no_superusers_in_production
+    from xietong.identity.models import User
+
+    settings.PRODUCTION = True
+    assert no_superusers_in_production() == []
+    User.objects.create_superuser("root2", "Root#Pass20261")
+    errors = no_superusers_in_production()
+    assert [e.id for e in errors] == ["xietong.E001"]
+    settings.PRODUCTION = False
+    assert no_superusers_in_production() == []
