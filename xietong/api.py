@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 from ninja.security import SessionAuth
 
+from xietong.audit.api import router as audit_router
 from xietong.core.errors import DomainError, error_body
 from xietong.identity.api import router as identity_router
 from xietong.ops.api import router as ops_router
@@ -83,3 +84,4 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("/identity/", identity_router)
 api.add_router("/ops/", ops_router)
+api.add_router("/audit/", audit_router)

@@ -7,6 +7,7 @@ nothing installed; ``XIETONG_ENV=production`` refuses insecure values at start-u
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",
     "treebeard",
     "xietong.core",
+    "xietong.audit",
     "xietong.identity",
     "xietong.org",
     "xietong.workbench",
@@ -226,7 +228,25 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+XIETONG_AUDIT_RETENTION_DAYS = config.integer("AUDIT_RETENTION_DAYS", 180, minimum=180, maximum=3650)
 XIETONG_DEMO_PASSWORD = config.raw("DEMO_PASSWORD")
+
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, e.g. "127.0.0.1,10.0.0.0/24");
+# empty means REMOTE_ADDR is the client, so a forged header cannot dodge the per-IP lockout.
+XIETONG_TRUSTED_PROXIES = config.word_list("TRUSTED_PROXIES", [])
+for _proxy in XIETONG_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"XIETONG_TRUSTED_PROXIES 中的 {_proxy!r} 无效：应为 IP 地址或网段，如 10.0.0.0/24"
+        ) from None
+# Login-failure lockout: this many failures within the window lock the account (and,
+# with the higher IP threshold, the client address) for XIETONG_LOCKOUT_MINUTES.
+XIETONG_LOCKOUT_FAILURES = config.integer("LOCKOUT_FAILURES", 5, minimum=1, maximum=100)
+XIETONG_LOCKOUT_WINDOW_MINUTES = config.integer("LOCKOUT_WINDOW_MINUTES", 15, minimum=1, maximum=1440)
+XIETONG_LOCKOUT_MINUTES = config.integer("LOCKOUT_MINUTES", 30, minimum=1, maximum=1440)
+XIETONG_LOCKOUT_IP_FAILURES = config.integer("LOCKOUT_IP_FAILURES", 20, minimum=1, maximum=10000)
 
 
 def validate_production() -> None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("xietong.workbench.urls")),
     path("account/", include("xietong.identity.urls")),
     path("ops/", include("xietong.ops.urls")),
+    path("audit/", include("xietong.audit.urls")),
     path("", include("xietong.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -86,7 +86,15 @@ for _module in [
     Module(
         "identity", _("账号与安全"), "shield-lock", "admin", None, _("账号、角色、权限与密码策略"), _is_admin
     ),
-    Module("audit", _("审计日志"), "journal-text", "admin", None, _("操作审计与登录日志"), _is_admin),
+    Module(
+        "audit",
+        _("审计日志"),
+        "journal-text",
+        "admin",
+        "audit:event_list",
+        _("操作审计与登录日志"),
+        _is_admin,
+    ),
     Module("moderation", _("内容审核"), "funnel", "admin", None, _("敏感词、举报与违规处理"), _is_admin),
     Module("ops", _("运维"), "hdd-stack", "admin", "ops:status", _("备份、健康检查与系统维护"), _is_admin),
 ]:
