@@ -20,6 +20,8 @@ import pytest
 import redis
 from websockets.asyncio.client import connect
 
+from tests.fixtures import run_async
+
 pytestmark = pytest.mark.multiprocess
 REDIS_URL = os.environ.get("XIETONG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "Cluster#Pass2026"
@@ -99,11 +101,12 @@ def cluster(data_dir: Path, database_url: str, redis_url: str) -> Iterator[tuple
     run(env, "migrate", "--no-input", "-v", "0")
     create = (
         "from xietong.identity.models import User;"
-        f"User.objects.create_user('sysadmin', {PASSWORD!r}, name='系统管理员', is_staff=True,"
+        f"User.objects.create_user('sysadmin', {PASSWORD!r}, name='系统管理员',"
         " must_change_password=False);"
         f"User.objects.create_user('zhangwei', {PASSWORD!r}, name='张伟', must_change_password=False)"
     )
     run(env, "shell", "-c", create)
+    run(env, "assign_role", "sysadmin", "system_admin")
     ports = free_port(), free_port()
     servers = [
         subprocess.Popen(
@@ -167,7 +170,7 @@ def test_event_published_on_one_node_reaches_a_socket_on_the_other(cluster: tupl
             assert response.status_code == 200, response.text
             return json.loads(await asyncio.wait_for(socket_b.recv(), 5))  # type: ignore[no-any-return]
 
-    event = asyncio.run(scenario())
+    event = run_async(scenario())
     assert event == {
         "type": "system.broadcast",
         "message": "今晚 22:00 系统维护",

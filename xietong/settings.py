@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from xietong import config
 
@@ -89,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "xietong.core.context_processors.shell",
+                "xietong.identity.context_processors.password_expiry",
             ],
         },
     },
@@ -144,13 +144,24 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The numbers and switches of these rules come from the security administrator's password
+# policy (xietong.identity.policy, page /account/policy/), not from here.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "xietong.identity.passwords.UserAttributeSimilarityValidator"},
-    {"NAME": "xietong.identity.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "xietong.identity.passwords.CommonPasswordValidator"},
-    {"NAME": "xietong.identity.passwords.NumericPasswordValidator"},
-    {"NAME": "xietong.identity.passwords.CharacterClassValidator"},
+    {"NAME": f"xietong.identity.passwords.{name}"}
+    for name in [
+        "MinimumLengthValidator",
+        "MaximumLengthValidator",
+        "CharacterClassValidator",
+        "NumericPasswordValidator",
+        "PersonalInfoValidator",
+        "UserAttributeSimilarityValidator",
+        "CommonPasswordValidator",
+        "PatternValidator",
+        "PasswordHistoryValidator",
+    ]
 ]
+# Links an administrator sends for a password reset work once and for 30 minutes (IA-11).
+PASSWORD_RESET_TIMEOUT = 30 * 60
 
 SESSION_COOKIE_NAME = "xietong_session"
 SESSION_COOKIE_HTTPONLY = True
@@ -159,7 +170,8 @@ SESSION_COOKIE_AGE = 12 * 3600
 CSRF_COOKIE_NAME = "xietong_csrftoken"
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+# Each language is named in itself, whatever the current language is.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "xietong_language"
 TIME_ZONE = config.raw("TIME_ZONE", "Asia/Shanghai")
@@ -231,9 +243,24 @@ NINJA_PAGINATION_PER_PAGE = 50
 XIETONG_AUDIT_RETENTION_DAYS = config.integer("AUDIT_RETENTION_DAYS", 180, minimum=180, maximum=3650)
 XIETONG_DEMO_PASSWORD = config.raw("DEMO_PASSWORD")
 
-# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, e.g. "127.0.0.1,10.0.0.0/24");
-# empty means REMOTE_ADDR is the client, so a forged header cannot dodge the per-IP lockout.
-XIETONG_TRUSTED_PROXIES = config.word_list("TRUSTED_PROXIES", [])
+# 密级 labels from the lowest level (0) upwards; a level is an index into this list, so
+# operators may rename levels or add higher ones, but never reorder the existing ones.
+# Accounts start at level 1 (内部 by default): see xietong.core.classification.
+XIETONG_CLASSIFICATION_LABELS = config.word_list(
+    "CLASSIFICATION_LABELS", ["公开", "内部", "普通商密", "核心商密"]
+)
+if not 2 <= len(XIETONG_CLASSIFICATION_LABELS) <= 8 or len(set(XIETONG_CLASSIFICATION_LABELS)) != len(
+    XIETONG_CLASSIFICATION_LABELS
+):
+    raise ImproperlyConfigured(
+        "XIETONG_CLASSIFICATION_LABELS 无效：应为 2–8 个互不相同的密级名称，从低到高以逗号分隔，"
+        "如 公开,内部,普通商密,核心商密"
+    )
+
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, e.g. "127.0.0.1,10.0.0.0/24").
+# The default, loopback, is where an nginx on the same machine connects from; any other peer
+# is taken as the client itself, so a forged header cannot dodge the per-IP lockout.
+XIETONG_TRUSTED_PROXIES = config.word_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 for _proxy in XIETONG_TRUSTED_PROXIES:
     try:
         ipaddress.ip_network(_proxy, strict=False)
@@ -247,6 +274,8 @@ XIETONG_LOCKOUT_FAILURES = config.integer("LOCKOUT_FAILURES", 5, minimum=1, maxi
 XIETONG_LOCKOUT_WINDOW_MINUTES = config.integer("LOCKOUT_WINDOW_MINUTES", 15, minimum=1, maximum=1440)
 XIETONG_LOCKOUT_MINUTES = config.integer("LOCKOUT_MINUTES", 30, minimum=1, maximum=1440)
 XIETONG_LOCKOUT_IP_FAILURES = config.integer("LOCKOUT_IP_FAILURES", 20, minimum=1, maximum=10000)
+# Accounts without a sign-in for this many days are disabled by a nightly job (IA-09).
+XIETONG_DORMANT_ACCOUNT_DAYS = config.integer("DORMANT_ACCOUNT_DAYS", 90, minimum=7, maximum=3650)
 
 
 def validate_production() -> None:

@@ -6,6 +6,7 @@ import htmx from 'htmx.org';
 import Alpine from 'alpinejs';
 import { connectEvents } from './events.js';
 import { showToast } from './toast.js';
+import { enhancePage } from './ui.js';
 
 window.bootstrap = bootstrap;
 window.htmx = htmx;
@@ -30,6 +31,7 @@ function setUnread(count) {
 
 document.addEventListener('DOMContentLoaded', () => {
   Alpine.start();
+  enhancePage();
   if (!document.body.dataset.authenticated) return;
   connectEvents({
     'notify.count': (event) => setUnread(event.count),

@@ -1,14 +1,16 @@
-"""Who may read the audit trail.
-
-For now the platform's administrators (``is_staff``); the 安全审计员 role of the roles system
-replaces this check here, in one place, when it lands.
-"""
+"""Who may read and export the audit trail: the 审计管理员 tier (三员分立)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 
+from xietong.core import access
+
 
 def can_read_audit(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and user.is_active and getattr(user, "is_staff", False))
+    return access.can(user, "audit.read")
+
+
+def can_export_audit(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return access.can(user, "audit.export")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import ipaddress
 import json
 import logging
 import os
@@ -26,8 +25,9 @@ from django.utils.translation import gettext as _
 
 from xietong.audit import actions, chain, exports, selectors
 from xietong.audit.models import Archive, ChainHead, Event
-from xietong.core import clock
-from xietong.core.errors import DomainError
+from xietong.audit.permissions import can_export_audit
+from xietong.core import clock, http
+from xietong.core.errors import DomainError, PermissionDeniedError
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +67,6 @@ def _details(details: dict[str, Any] | None) -> dict[str, Any]:
     plain = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder, allow_nan=False))
     safe: dict[str, Any] = _json_safe(plain)
     return safe
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The peer address, normalised as the database stores it.
-
-    Only ``REMOTE_ADDR``: a forwarded-for header is written by the client unless a trusted
-    proxy rewrites it, and which proxies are trusted is a deployment setting not made yet.
-    """
-    raw = str(request.META.get("REMOTE_ADDR") or "").split("%", 1)[0]
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
 
 
 def _target_fields(target: models.Model | Target | None) -> dict[str, str]:
@@ -160,7 +147,7 @@ def record(
         "request_id": "",
     }
     if request is not None:
-        fields["ip"] = client_ip(request)
+        fields["ip"] = http.client_ip(request)
         fields["user_agent"] = _text(request.META.get("HTTP_USER_AGENT"), 512)
         fields["request_id"] = _text(getattr(request, "request_id", ""), 64)
     with transaction.atomic():
@@ -189,6 +176,9 @@ def events_export(
     *, actor: AbstractBaseUser | AnonymousUser, filters: selectors.EventFilters, request: HttpRequest | None
 ) -> ExportFile:
     """The records matching ``filters`` as an Excel workbook; the export itself is recorded."""
+    if not can_export_audit(actor):
+        record(actor=actor, action=actions.EXPORTED, result=Event.Result.DENIED, request=request)
+        raise PermissionDeniedError(_("您没有导出审计记录的权限。"))
     events = selectors.event_list(user=actor, filters=filters)
     content, rows, truncated = exports.workbook(events)
     record(

@@ -7,4 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "核心"
 
     def ready(self) -> None:
-        from xietong.core import checks  # noqa: F401  (registers the system checks)
+        # Imported for their side effects: the system checks and the platform permissions.
+        from xietong.core import checks, permissions  # noqa: F401

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from xietong.core import access
+
 
 @dataclass(frozen=True)
 class Module:
@@ -36,8 +38,13 @@ class Module:
         return self.url_name is not None
 
 
-def _is_admin(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_staff)
+def _holds(*codenames: str) -> Callable[[Any], bool]:
+    """Visible to whoever holds any of ``codenames`` — the permission the entry page needs."""
+
+    def visible(user: Any) -> bool:
+        return access.can_any(user, codenames)
+
+    return visible
 
 
 SECTIONS: list[tuple[str, str | Promise]] = [
@@ -82,9 +89,23 @@ for _module in [
     Module("search", _("全文搜索"), "search", "insight", None, _("跨模块的中文全文检索")),
     Module("reports", _("报表考核"), "bar-chart-line", "insight", None, _("使用统计与绩效考核")),
     Module("datahub", _("数据填报"), "clipboard-data", "insight", None, _("数据填报与采集接口")),
-    Module("org", _("组织机构"), "diagram-3", "admin", None, _("集团、公司、部门、岗位与人员"), _is_admin),
     Module(
-        "identity", _("账号与安全"), "shield-lock", "admin", None, _("账号、角色、权限与密码策略"), _is_admin
+        "org",
+        _("组织机构"),
+        "diagram-3",
+        "admin",
+        None,
+        _("集团、公司、部门、岗位与人员"),
+        _holds("org.manage_units", "org.manage_users"),
+    ),
+    Module(
+        "identity",
+        _("账号与安全"),
+        "shield-lock",
+        "admin",
+        None,
+        _("账号、角色、权限与密码策略"),
+        _holds("identity.manage_roles"),
     ),
     Module(
         "audit",
@@ -93,9 +114,25 @@ for _module in [
         "admin",
         "audit:event_list",
         _("操作审计与登录日志"),
-        _is_admin,
+        _holds("audit.read"),
     ),
-    Module("moderation", _("内容审核"), "funnel", "admin", None, _("敏感词、举报与违规处理"), _is_admin),
-    Module("ops", _("运维"), "hdd-stack", "admin", "ops:status", _("备份、健康检查与系统维护"), _is_admin),
+    Module(
+        "moderation",
+        _("内容审核"),
+        "funnel",
+        "admin",
+        None,
+        _("敏感词、举报与违规处理"),
+        _holds("moderation.manage"),
+    ),
+    Module(
+        "ops",
+        _("运维"),
+        "hdd-stack",
+        "admin",
+        "ops:status",
+        _("备份、健康检查与系统维护"),
+        _holds("ops.view_status"),
+    ),
 ]:
     register(_module)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext as _
 
 from xietong.core import navigation
@@ -36,7 +37,12 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error_page(request, 500, "server_error", _("服务器内部错误，请稍后重试。"))
+    message = _("服务器内部错误，请稍后重试。")
+    if request.path.startswith("/api/"):
+        return error_response(500, "server_error", message)
+    # No request context: the failure may be the database or session store that the
+    # context processors would need.
+    return HttpResponse(loader.render_to_string("500.html", {"message": message}), status=500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from xietong.core import clock
+from xietong.core import classification, clock
+from xietong.identity import policy
 
 
 def fold_username(value: str) -> str:
@@ -45,6 +47,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     mobile = models.CharField(_("手机号码"), max_length=20, blank=True)
     is_active = models.BooleanField(_("有效"), default=True)
     is_staff = models.BooleanField(_("管理员"), default=False)
+    # 最高可知悉密级 (AC-08): the highest 密级 this account may view, download or print.
+    # Changed only by the security administrator (``org.services.user_set_clearance``).
+    clearance = models.PositiveSmallIntegerField(
+        _("可知悉密级"),
+        default=classification.DEFAULT_CLEARANCE,
+        choices=classification.choices,
+        help_text=_("该账号可查看、下载、打印的最高密级"),
+    )
     date_joined = models.DateTimeField(_("创建时间"), default=clock.now)
     must_change_password = models.BooleanField(
         _("须修改密码"), default=True, help_text=_("初始密码或重置后的密码只能使用一次")
@@ -75,3 +85,218 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or remove a login-log row: the log is evidence (R-19)."""
+
+    def __init__(self, message: str = "登录日志只能追加，不能修改或删除。") -> None:
+        super().__init__(message)
+
+
+class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
+    # Bulk writes bypass ``LoginAttempt.save``/``delete``, so they are refused here as well.
+    # Deleting an account still nulls ``user`` (SET_NULL): Django's collector goes through
+    # the plain base manager, not this queryset.
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError
+
+
+# The short codes of ``LoginAttempt.reason``, for people reading the log.
+LOGIN_REASONS = {
+    "password": _("密码正确"),
+    "bad_password": _("密码错误"),
+    "unknown_user": _("用户名不存在"),
+    "inactive": _("账号已停用"),
+    "account_locked": _("账号锁定"),
+    "ip_locked": _("IP 锁定"),
+    "logout": _("主动退出"),
+    "admin_unlock": _("管理员解锁"),
+}
+
+
+class LoginAttempt(models.Model):
+    """One row per sign-in attempt, sign-out and lock release (R-19); never changed afterwards.
+
+    The lockout rules (R-21) count these rows, see ``xietong.identity.lockout``.
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("网页")
+        API = "api", _("接口")
+        WEBSOCKET = "websocket", _("WebSocket")
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", _("登录成功")
+        FAILURE = "failure", _("登录失败")
+        LOCKED = "locked", _("锁定中拒绝")
+        INACTIVE = "inactive", _("账号已停用")
+        LOGOUT = "logout", _("退出登录")
+        UNLOCK = "unlock", _("管理员解锁")
+
+    time = models.DateTimeField(_("时间"), default=clock.now)
+    username = models.CharField(_("输入的用户名"), max_length=150, blank=True)
+    # The typed name after ``fold_username``: what lockout counts by, so that "LiSi" and
+    # "lisi" share one counter whether or not the account exists.
+    login_key = models.CharField(_("规范化用户名"), max_length=150, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="login_attempts",
+        db_index=False,  # the (user, time) index serves lookups by user
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("解锁记录：执行解锁的管理员"),
+    )
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    user_agent = models.CharField(_("浏览器标识"), max_length=300, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.WEB)
+    result = models.CharField(_("结果"), max_length=16, choices=Result.choices)
+    reason = models.CharField(_("原因代码"), max_length=32, blank=True)
+
+    objects = LoginAttemptQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("登录日志")
+        verbose_name_plural = _("登录日志")
+        ordering = ["-time", "-id"]
+        indexes = [
+            models.Index(fields=["user", "time"], name="identity_login_user_time"),
+            models.Index(fields=["ip", "time"], name="identity_login_ip_time"),
+            models.Index(fields=["login_key", "time"], name="identity_login_key_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.username} {self.result}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError
+        # A new instance given an existing primary key would otherwise become an UPDATE.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError
+
+    @property
+    def reason_label(self) -> str:
+        return str(LOGIN_REASONS.get(self.reason, self.reason))
+
+
+class PasswordPolicy(models.Model):
+    """The one password policy of the installation (R-03…R-05, R-24), edited by the security
+    administrator. A single row (pk 1); without it the ``dengbao`` defaults apply.
+
+    Read it only through ``xietong.identity.policy.current()``: that selector is cached and
+    this model's ``save`` drops the cache, so a change applies on the next request.
+    """
+
+    class Profile(models.TextChoices):
+        # GB/T 22239 (等保) asks for complexity and periodic change; OWASP ASVS forbids both,
+        # so the installation picks one (security-baseline §0.1).
+        DENGBAO = "dengbao", _("等保（复杂度 + 定期更换）")
+        ASVS = "asvs", _("OWASP ASVS（长密码，不强制更换）")
+
+    SINGLETON_ID = 1
+
+    profile = models.CharField(_("策略配置"), max_length=16, choices=Profile.choices, default=Profile.DENGBAO)
+    min_length = models.PositiveSmallIntegerField(_("最小长度"), default=10)
+    require_classes = models.BooleanField(
+        _("要求字符类别"), default=True, help_text=_("同时包含大写字母、小写字母、数字和特殊字符")
+    )
+    expiry_days = models.PositiveSmallIntegerField(
+        _("有效期（天）"), default=90, help_text=_("0 表示永不过期")
+    )
+    warn_days = models.PositiveSmallIntegerField(_("提前提醒（天）"), default=14)
+    history_count = models.PositiveSmallIntegerField(
+        _("不得重复的历史密码个数"), default=5, help_text=_("含当前密码；0 表示不检查")
+    )
+    min_change_interval_hours = models.PositiveSmallIntegerField(
+        _("两次修改最短间隔（小时）"), default=24, help_text=_("首次登录和管理员重置后的强制修改不受限制")
+    )
+    updated_at = models.DateTimeField(_("修改时间"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("修改人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("密码策略")
+        verbose_name_plural = _("密码策略")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="identity_passwordpolicy_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_profile_display())
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+        policy.invalidate()
+
+
+class PasswordHistory(models.Model):
+    """The hashes of an account's recent passwords (R-05: the last N may not be reused).
+
+    Only hashes are kept, exactly as in ``User.password`` (R-02). ``kind`` tells a password
+    the user chose from one an administrator issued, so that the once-a-day rule counts only
+    the user's own changes and never blocks the forced change after a reset.
+    """
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("初始密码")
+        CHANGE = "change", _("本人修改")
+        RESET = "reset", _("管理员重置")
+        LINK = "link", _("通过重置链接设置")
+
+    # Rows kept per account: the upper bound of ``PasswordPolicy.history_count``, so raising
+    # the setting later finds the history it asks for.
+    KEEP = 24
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="password_history",
+    )
+    password = models.CharField(_("密码哈希"), max_length=128)
+    kind = models.CharField(_("方式"), max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(_("设置时间"), default=clock.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"], name="identity_pwhist_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

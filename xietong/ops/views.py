@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from xietong.core.permissions import admin_required
+from xietong.core.permissions import permission_required
 from xietong.ops.selectors import readiness
 
 
@@ -26,7 +26,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
-@admin_required
+@permission_required("ops.view_status")
 def status(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -1,4 +1,6 @@
-"""The demo group: 集团总部 and two subsidiaries, 13 departments, 60 employees, administrators.
+"""The demo group: 集团总部 and two subsidiaries, 13 departments, 60 employees, and the three
+administrators of 三员分立 (系统管理员, 安全管理员, 审计管理员); the head of 综合办公室 is its
+部门管理员.
 
 Every account gets a one-time initial password (random unless ``XIETONG_DEMO_PASSWORD`` is
 set) that must be changed at first login, exactly as for real accounts.
@@ -12,12 +14,15 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from pypinyin import lazy_pinyin
 
 from xietong.identity.models import User
 from xietong.identity.services import user_set_initial_password
-from xietong.org.models import Membership, OrgUnit, Position
+from xietong.org import builtin, services
+from xietong.org.models import DataScope, Membership, OrgUnit, Position
 
 POSITIONS = [("总经理", 9), ("副总经理", 8), ("部门经理", 6), ("部门副经理", 5), ("主管", 4), ("专员", 2)]
 
@@ -54,6 +59,14 @@ GIVEN = [
 ]  # fmt: skip
 EMPLOYEES_PER_DEPARTMENT = 4  # 13 departments x 4, 7 leaders and 张伟: 60 employees
 
+# The 三员 accounts, in the order they are listed: (username, name, built-in role).
+ADMINISTRATORS = (
+    ("sysadmin", "系统管理员", builtin.SYSTEM_ADMIN),
+    ("secadmin", "安全管理员", builtin.SECURITY_ADMIN),
+    ("auditadmin", "审计管理员", builtin.AUDIT_ADMIN),
+)
+DEPARTMENT_ADMIN_UNIT = "HQ-ZH"  # 综合办公室: 张伟's department
+
 
 @dataclass(frozen=True)
 class DemoAccount:
@@ -65,10 +78,20 @@ class DemoAccount:
 
 
 def random_password() -> str:
-    """A password that meets the default policy, for one-time use."""
+    """A password that meets the configured policy, for one-time use.
+
+    Drawn again in the rare case the policy refuses it (a random tail such as "4#21" reads as
+    the keyboard run "4321"), so the demo never hands out a password the policy rejects.
+    """
     alphabet = string.ascii_letters + string.digits
-    core = "".join(secrets.choice(alphabet) for _ in range(10))
-    return f"Xt{core}#{secrets.randbelow(90) + 10}"
+    while True:
+        core = "".join(secrets.choice(alphabet) for _ in range(10))
+        candidate = f"Xt{core}#{secrets.randbelow(90) + 10}"
+        try:
+            validate_password(candidate)
+        except ValidationError:
+            continue
+        return candidate
 
 
 def is_loaded() -> bool:
@@ -115,12 +138,26 @@ def load_demo(password: str = "") -> list[DemoAccount]:
         for index in range(EMPLOYEES_PER_DEPARTMENT - 1):
             hire(_person(rng), unit, "部门副经理" if index == 0 else "专员")
 
-    admin_secret = password or random_password()
-    admin = User.objects.create(username="sysadmin", name="系统管理员", is_staff=True)
-    user_set_initial_password(user=admin, password=admin_secret)
+    # 三员分立 (AC-05): three administrator accounts, each holding exactly one tier. They sit in
+    # the information centre, the platform's 归口管理部门 (R-123), with no position.
+    roles = builtin.ensure_builtin_roles()
     info_center = OrgUnit.objects.get(code="HQ-XX")
-    Membership.objects.create(user=admin, unit=info_center)
-    accounts.insert(0, DemoAccount("sysadmin", "系统管理员", info_center.name, "系统管理员", admin_secret))
+    for login, person, code in reversed(ADMINISTRATORS):
+        secret = password or random_password()
+        admin = User.objects.create(username=login, name=person, email=f"{login}@example.com")
+        user_set_initial_password(user=admin, password=secret)
+        Membership.objects.create(user=admin, unit=info_center)
+        services.role_grant_by_system(role=roles[code], user=admin, reason="演示数据")
+        accounts.insert(0, DemoAccount(login, person, info_center.name, person, secret))
+
+    # The head of the general office administers the accounts of the office (R-16).
+    office_head = Membership.objects.get(unit__code=DEPARTMENT_ADMIN_UNIT, is_head=True).user
+    services.role_grant_by_system(
+        role=roles[builtin.DEPARTMENT_ADMIN],
+        user=office_head,
+        scope=DataScope.DEPARTMENT_TREE,
+        reason="演示数据",
+    )
     return accounts
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 
 from xietong.identity.models import User
-from xietong.org.models import Membership, OrgUnit
+from xietong.org import builtin
+from xietong.org.models import Membership, OrgUnit, RoleGrant
 
 MOMENT = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing
 
@@ -20,7 +21,10 @@ def make_user(username: str, *, name: str = "", staff: bool = False) -> User:
 
 @pytest.fixture
 def auditor(db) -> User:
-    return make_user("shenji", name="审计员", staff=True)
+    user = make_user("shenji", name="审计员")
+    # A bare grant row: the grant service would add its own record to the trail under test.
+    RoleGrant.objects.create(role=builtin.ensure_builtin_roles()["audit_admin"], user=user, scope="group")
+    return user
 
 
 @pytest.fixture

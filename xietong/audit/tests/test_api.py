@@ -105,5 +105,5 @@ def test_api_list_queries_are_constant(client, auditor, django_assert_max_num_qu
     for _ in range(30):
         services.record(actor=auditor, action="files.file.viewed")
     client.force_login(auditor)
-    with django_assert_max_num_queries(3):  # session, user, events
+    with django_assert_max_num_queries(4):  # session, user, role grants, events
         assert len(client.get(EVENTS).json()["items"]) == 30

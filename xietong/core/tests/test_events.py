@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
-from tests.fixtures import make_user
+from tests.fixtures import grant_role, make_user, run_async
 from xietong.asgi import application
 from xietong.core import events
 from xietong.core.consumers import CLOSE_UNAUTHENTICATED
@@ -37,7 +36,7 @@ def test_r11_anonymous_socket_is_closed() -> None:
         connected, code = await socket.connect()
         return connected, code
 
-    connected, code = asyncio.run(scenario())
+    connected, code = run_async(scenario())
     assert not connected
     assert code == CLOSE_UNAUTHENTICATED
 
@@ -52,7 +51,7 @@ def test_foreign_origin_is_refused() -> None:
         connected, _ = await communicator(headers).connect()
         return bool(connected)
 
-    assert asyncio.run(scenario()) is False
+    assert run_async(scenario()) is False
 
 
 def test_push_reaches_only_that_users_tabs() -> None:
@@ -73,7 +72,7 @@ def test_push_reaches_only_that_users_tabs() -> None:
             await socket.disconnect()
         return received, bob_idle
 
-    received, bob_idle = asyncio.run(scenario())
+    received, bob_idle = run_async(scenario())
     assert received == [{"type": "notify.count", "count": 3}] * 2
     assert bob_idle
 
@@ -104,7 +103,7 @@ def test_push_waits_for_commit_and_is_dropped_on_rollback() -> None:
         assert nothing_else
         return [first]
 
-    assert asyncio.run(scenario()) == [{"type": "notify.count", "count": 1}]
+    assert run_async(scenario()) == [{"type": "notify.count", "count": 1}]
 
 
 def test_ping_answers_pong() -> None:
@@ -120,11 +119,12 @@ def test_ping_answers_pong() -> None:
         await socket.disconnect()
         return reply  # type: ignore[no-any-return]
 
-    assert asyncio.run(scenario()) == {"type": "pong"}
+    assert run_async(scenario()) == {"type": "pong"}
 
 
 def test_admin_broadcast_reaches_every_signed_in_tab() -> None:
-    admin = make_user("sysadmin", name="系统管理员", is_staff=True)
+    admin = make_user("sysadmin", name="系统管理员")
+    grant_role(admin, "system_admin")
     staff = make_user("lisi")
     headers = session_headers(staff)
 
@@ -144,7 +144,7 @@ def test_admin_broadcast_reaches_every_signed_in_tab() -> None:
         await socket.disconnect()
         return message  # type: ignore[no-any-return]
 
-    message = asyncio.run(scenario())
+    message = run_async(scenario())
     assert message == {
         "type": "system.broadcast",
         "message": "今晚 22:00 系统维护",

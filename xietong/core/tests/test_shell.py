@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -103,3 +105,17 @@ def test_request_id_is_returned_and_kept_from_proxy(user_client: Client) -> None
         user_client.get("/healthz", HTTP_X_REQUEST_ID="nginx-abc-12345")["X-Request-ID"] == "nginx-abc-12345"
     )
     assert user_client.get("/healthz", HTTP_X_REQUEST_ID="bad id\n")["X-Request-ID"] != "bad id\n"
+
+
+def test_500_page_renders_without_the_database(rf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xietong.core import views
+
+    def no_context_processors(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the 500 page must not run context processors")
+
+    monkeypatch.setattr("xietong.core.context_processors.shell", no_context_processors)
+    response = views.server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "服务器内部错误" in response.content.decode()
+    api = views.server_error(rf.get("/api/v1/x"))
+    assert json.loads(api.content)["error"]["code"] == "server_error"

@@ -6,13 +6,17 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Q
 
+from xietong.core import access
 from xietong.identity.models import User
 from xietong.org import demo
-from xietong.org.models import Membership, OrgUnit
-from xietong.org.selectors import managers_of, primary_membership
+from xietong.org.models import Membership, OrgUnit, RoleGrant
+from xietong.org.selectors import manageable_users, managers_of, primary_membership
 
 pytestmark = pytest.mark.django_db
+
+ADMINISTRATORS = ("sysadmin", "secadmin", "auditadmin")
 
 
 def test_demo_group_has_hq_two_subsidiaries_departments_and_60_employees() -> None:
@@ -22,18 +26,24 @@ def test_demo_group_has_hq_two_subsidiaries_departments_and_60_employees() -> No
     companies = OrgUnit.objects.filter(kind=OrgUnit.Kind.COMPANY)
     assert sorted(c.name for c in companies) == ["华东分公司", "西南分公司"]
     assert OrgUnit.objects.filter(kind=OrgUnit.Kind.DEPARTMENT).count() == 13
-    employees = User.objects.filter(is_staff=False)
+    employees = User.objects.exclude(username__in=ADMINISTRATORS)
     assert employees.count() == 60
-    assert len(accounts) == 61
-    assert Membership.objects.filter(is_primary=True).count() == 61
-    assert not Membership.objects.filter(position__isnull=True).exclude(user__username="sysadmin").exists()
+    assert len(accounts) == 63
+    assert [a.username for a in accounts[:3]] == list(ADMINISTRATORS)
+    assert Membership.objects.filter(is_primary=True).count() == 63
+    assert (
+        not Membership.objects.filter(position__isnull=True)
+        .exclude(user__username__in=ADMINISTRATORS)
+        .exists()
+    )
 
 
 def test_zhangwei_is_an_ordinary_employee_of_the_general_office() -> None:
     demo.load_demo("Demo#Pass2026")
     zhangwei = User.objects.get(username="zhangwei")
     assert zhangwei.name == "张伟"
-    assert not zhangwei.is_staff
+    assert not access.is_administrator(zhangwei)
+    assert access.grants_of(zhangwei).codenames == {"org.view_directory"}
     membership = primary_membership(zhangwei)
     assert membership is not None
     assert membership.unit.name == "综合办公室"
@@ -53,8 +63,9 @@ def test_r06_every_demo_account_must_change_its_initial_password() -> None:
     demo.load_demo("Demo#Pass2026")
     assert not User.objects.filter(must_change_password=False).exists()
     admin = User.objects.get(username="sysadmin")
-    assert admin.is_staff
+    assert access.can(admin, "ops.broadcast")
     assert not admin.is_superuser
+    assert not User.objects.filter(Q(is_superuser=True) | Q(is_staff=True)).exists()
     assert admin.check_password("Demo#Pass2026")
 
 
@@ -65,7 +76,8 @@ def test_random_initial_passwords_differ_and_meet_the_policy() -> None:
     passwords = {a.password for a in accounts}
     assert len(passwords) == len(accounts)
     for account in accounts[:5]:
-        validate_password(account.password, User.objects.get(username=account.username))
+        # An unsaved twin: the policy applies, the history (which holds this very password) not.
+        validate_password(account.password, User(username=account.username, name=account.name))
 
 
 def test_demo_command_is_idempotent_and_writes_private_credentials(
@@ -77,11 +89,37 @@ def test_demo_command_is_idempotent_and_writes_private_credentials(
     credentials = tmp_path / "demo-accounts.txt"
     assert credentials.stat().st_mode & 0o077 == 0
     lines = credentials.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 62
+    assert len(lines) == 64
     call_command("demo")
     assert "已存在" in capsys.readouterr().out
-    assert User.objects.count() == 61
+    assert User.objects.count() == 63
     call_command("welcome")
     out = capsys.readouterr().out
     assert "zhangwei" in out
-    assert "sysadmin" in out
+    for administrator in ADMINISTRATORS:
+        assert administrator in out
+
+
+def test_ac05_demo_administrators_hold_one_tier_each() -> None:
+    demo.load_demo("Demo#Pass2026")
+    tiers = {
+        username: set(
+            RoleGrant.objects.filter(user__username=username).values_list("role__admin_tier", flat=True)
+        )
+        for username in ADMINISTRATORS
+    }
+    assert tiers == {"sysadmin": {"system"}, "secadmin": {"security"}, "auditadmin": {"audit"}}
+    assert access.can(User.objects.get(username="secadmin"), "identity.manage_roles")
+    assert access.can(User.objects.get(username="auditadmin"), "audit.read")
+    assert not access.can(User.objects.get(username="sysadmin"), "audit.read")
+
+
+def test_r16_the_general_office_head_administers_the_office_only() -> None:
+    demo.load_demo("Demo#Pass2026")
+    head = Membership.objects.get(unit__code="HQ-ZH", is_head=True).user
+    grant = RoleGrant.objects.get(role__code="department_admin")
+    assert (grant.user, grant.scope) == (head, "department_tree")
+    manageable = set(manageable_users(actor=head).values_list("username", flat=True))
+    office = set(Membership.objects.filter(unit__code="HQ-ZH").values_list("user__username", flat=True))
+    assert manageable == office
+    assert "zhangwei" in manageable

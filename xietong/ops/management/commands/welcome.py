@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-SHOWN = ("sysadmin", "zhangwei")
+SHOWN = ("sysadmin", "secadmin", "auditadmin", "zhangwei")
 
 
 class Command(BaseCommand):

@@ -1,0 +1,110 @@
+"""Headless Chromium against the live server: one browser per session, one context per test.
+
+Playwright's sync API runs an event loop in the test thread, which makes Django refuse ORM
+calls there unless DJANGO_ALLOW_ASYNC_UNSAFE is set; the ORM is only used by fixtures here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.fixtures import grant_role
+from xietong.identity.models import User
+from xietong.org import builtin
+
+CHROMIUM = os.environ.get("XIETONG_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+INITIAL_PASSWORD = "Initial#Pass2026"
+STRONG_PASSWORD = "Xietong#2026strong"
+DESKTOP = {"width": 1366, "height": 800}
+PHONE = {"width": 375, "height": 812}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def open_page(browser: Browser, viewport: dict[str, int]) -> Page:
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any) -> Iterator[Page]:
+    """A desktop-sized page in a fresh context (no cookies)."""
+    page = open_page(browser, DESKTOP)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Browser, live_server: Any) -> Iterator[Page]:
+    page = open_page(browser, PHONE)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def new_employee(transactional_db: Any) -> User:
+    """张伟 with the initial password an administrator gave him: must change it first."""
+    return User.objects.create_user("zhangwei", INITIAL_PASSWORD, name="张伟")
+
+
+@pytest.fixture
+def employee(transactional_db: Any) -> User:
+    """张伟 after his first login: an ordinary user with his own password."""
+    return User.objects.create_user("zhangwei", STRONG_PASSWORD, name="张伟", must_change_password=False)
+
+
+@pytest.fixture
+def administrator(transactional_db: Any) -> User:
+    """系统管理员: the built-in role that opens the 系统管理 section (and ``is_staff``, which
+    some views still read)."""
+    admin = User.objects.create_user(
+        "sysadmin", STRONG_PASSWORD, name="系统管理员", is_staff=True, must_change_password=False
+    )
+    grant_role(admin, builtin.SYSTEM_ADMIN)
+    return admin
+
+
+def log_in(page: Page, base_url: str, username: str, password: str) -> None:
+    """Submit the login form and wait for the page the server sends us to."""
+    page.goto(f"{base_url}/account/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """Save the page to test-artifacts/screenshots/<name>.png for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page, animations="disabled")
