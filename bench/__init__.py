@@ -1,0 +1,1 @@
+"""Baseline load benchmark of the platform (see README.md); not part of the product."""
