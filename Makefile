@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 XIETONG := $(VENV)/bin/xietong
-CHROMIUM ?= /usr/bin/chromium
+export XIETONG_CHROMIUM ?= /usr/bin/chromium
+CHROMIUM := $(XIETONG_CHROMIUM)
 export XIETONG_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test lint types pytest assets deps dev-deps browser bench clean

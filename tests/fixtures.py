@@ -12,6 +12,7 @@ from django.test import Client
 
 from xietong.core.access import AclLevel, register_permission
 from xietong.identity.models import User
+from xietong.moderation import lexicon
 from xietong.org import builtin
 from xietong.org.models import DataScope, Membership, OrgUnit, Position, RoleGrant
 from xietong.org.services import role_grant_by_system
@@ -24,6 +25,13 @@ STRONG_PASSWORD = "Xietong#2026strong"
 register_permission("testdocs.view", "查看测试文档")
 register_permission("testdocs.download", "下载测试文档", acl_level=AclLevel.DOWNLOAD)
 register_permission("testdocs.edit", "编辑测试文档", acl_level=AclLevel.EDIT)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lexicon() -> None:
+    """Each test matches against the sensitive-word lexicon of its own database: the compiled
+    lexicon is kept per process and otherwise re-checked only every few seconds."""
+    lexicon.forget()
 
 
 def make_user(username: str = "lisi", *, password: str = STRONG_PASSWORD, **fields: Any) -> User:

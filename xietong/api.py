@@ -17,7 +17,12 @@ from ninja.security import SessionAuth
 from xietong.audit.api import router as audit_router
 from xietong.core.errors import DomainError, error_body
 from xietong.identity.api import router as identity_router
+from xietong.identity.apitokens import ApiTokenAuth
+from xietong.moderation.api import router as moderation_router
+from xietong.notify.api import router as notify_router
 from xietong.ops.api import router as ops_router
+from xietong.org.api import router as org_router
+from xietong.org.roles_api import router as roles_router
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -28,9 +33,13 @@ api = NinjaAPI(
     renderer=ChineseJSONRenderer(),
     title="协同 Xietong API",
     version="1",
-    description="协同办公平台 REST API。浏览器使用会话登录（需 CSRF 令牌）。",
+    description=(
+        "协同办公平台 REST API。浏览器使用会话登录（需 CSRF 令牌）；"
+        "脚本使用个人访问令牌：`Authorization: Bearer xt_…`（无需 CSRF 令牌）。"
+    ),
     urls_namespace="api",
-    auth=SessionAuth(csrf=True),
+    # The token first: the session auth would refuse a token request for its missing CSRF token.
+    auth=[ApiTokenAuth(), SessionAuth(csrf=True)],
 )
 
 
@@ -85,3 +94,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/identity/", identity_router)
 api.add_router("/ops/", ops_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/moderation/", moderation_router)
+api.add_router("/org/", org_router)
+api.add_router("/roles/", roles_router)
+api.add_router("/notifications/", notify_router)

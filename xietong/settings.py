@@ -8,6 +8,7 @@ nothing installed; ``XIETONG_ENV=production`` refuses insecure values at start-u
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ PROJECT_ROOT = BASE_DIR.parent
 
 ENVIRONMENT = config.raw("ENV", "embedded").lower()
 if ENVIRONMENT not in {"embedded", "production", "test"}:
-    raise ImproperlyConfigured(f"XIETONG_ENV={ENVIRONMENT!r} 无效：应为 embedded 或 production")
+    raise ImproperlyConfigured(f"XIETONG_ENV={ENVIRONMENT!r} 无效：应为 embedded、production 或 test")
 PRODUCTION = ENVIRONMENT == "production"
 
 DATA_DIR = config.directory("DATA_DIR", PROJECT_ROOT / "var")
@@ -50,10 +51,16 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "treebeard",
+    # TOTP devices for two-factor sign-in (IA-06); django-otp's own middleware and login views
+    # are not used: xietong.identity.twofactor verifies codes on the project clock.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "xietong.core",
     "xietong.audit",
+    "xietong.moderation",
     "xietong.identity",
     "xietong.org",
+    "xietong.notify",
     "xietong.workbench",
     "xietong.ops",
 ]
@@ -67,7 +74,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends idle and too-old sessions before anything else looks at the user (SES-01/02).
+    "xietong.identity.middleware.SessionLifetimeMiddleware",
     "xietong.identity.middleware.PasswordChangeRequiredMiddleware",
+    "xietong.identity.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -164,6 +174,9 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 30 * 60
 
 SESSION_COOKIE_NAME = "xietong_session"
+# Sessions are read on every request: from the cache (Redis in production), with the database
+# as the record that survives a cache flush and that session listings read.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600
@@ -277,6 +290,53 @@ XIETONG_LOCKOUT_IP_FAILURES = config.integer("LOCKOUT_IP_FAILURES", 20, minimum=
 # Accounts without a sign-in for this many days are disabled by a nightly job (IA-09).
 XIETONG_DORMANT_ACCOUNT_DAYS = config.integer("DORMANT_ACCOUNT_DAYS", 90, minimum=7, maximum=3650)
 
+# Session lifetime, enforced on the server by SessionLifetimeMiddleware (SES-01, SES-02). The
+# idle limits may be lowered but never raised above 30 minutes (等保 测评 practice); the
+# "admin" values apply to the three administrator tiers (三员).
+XIETONG_SESSION_IDLE_MINUTES = config.integer("SESSION_IDLE_MINUTES", 30, minimum=5, maximum=30)
+XIETONG_ADMIN_SESSION_IDLE_MINUTES = config.integer("ADMIN_SESSION_IDLE_MINUTES", 15, minimum=5, maximum=30)
+XIETONG_SESSION_ABSOLUTE_HOURS = config.integer("SESSION_ABSOLUTE_HOURS", 12, minimum=1, maximum=24)
+XIETONG_ADMIN_SESSION_ABSOLUTE_HOURS = config.integer(
+    "ADMIN_SESSION_ABSOLUTE_HOURS", 8, minimum=1, maximum=24
+)
+# SES-05: an administrator-tier account keeps one session; a new sign-in ends the others.
+XIETONG_ADMIN_SINGLE_SESSION = config.boolean("ADMIN_SINGLE_SESSION", default=True)
+# IA-06: the three administrator tiers must use two-factor sign-in. Off only in the test
+# overlay, whose fixtures sign in with force_login (see settings_test).
+XIETONG_REQUIRE_ADMIN_2FA = config.boolean("REQUIRE_ADMIN_2FA", default=True)
+# Shown as the account issuer in authenticator apps.
+OTP_TOTP_ISSUER = config.raw("TOTP_ISSUER", "协同办公平台")
+# django-otp's own per-device throttle counts on the wall clock; wrong codes are counted by
+# the login lockout instead (IA-05), one mechanism on the project clock.
+OTP_TOTP_THROTTLE_FACTOR = 0
+# Personal API tokens (IA-05): default and longest validity.
+XIETONG_API_TOKEN_DEFAULT_DAYS = 90
+XIETONG_API_TOKEN_MAX_DAYS = 365
+# Login anomaly flags (R-21): working hours in the local time zone (TIME_ZONE), the number of
+# failures before a success that counts as a burst, and how long unused makes an account dormant.
+XIETONG_WORKING_HOURS = config.raw("WORKING_HOURS", "08:00-20:00")
+if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", XIETONG_WORKING_HOURS):
+    raise ImproperlyConfigured(
+        f"XIETONG_WORKING_HOURS={XIETONG_WORKING_HOURS!r} 无效：应为 HH:MM-HH:MM，如 08:00-20:00"
+    )
+XIETONG_ANOMALY_FAILURE_BURST = config.integer("ANOMALY_FAILURE_BURST", 3, minimum=1, maximum=100)
+XIETONG_ANOMALY_DORMANT_DAYS = config.integer("ANOMALY_DORMANT_DAYS", 30, minimum=1, maximum=3650)
+
+# Where users reach the platform, for the links in e-mails and group-robot messages.
+XIETONG_SITE_URL = config.raw("SITE_URL", f"http://{HOST}:{PORT}").rstrip("/")
+# 急办 (R-65): recipients who have not opened an urgent notification get it again after this
+# many minutes, up to three times (xietong.notify.tasks.resend_urgent).
+XIETONG_URGENT_RESEND_MINUTES = config.integer("URGENT_RESEND_MINUTES", 30, minimum=1, maximum=1440)
+# R-26: hosts the server may send requests to (webhooks of group robots, integrations), as
+# exact names, IP literals or ".example.com" for a domain and its subdomains. The default is
+# the robot endpoints of DingTalk, WeCom and Feishu/Lark. See xietong.core.outbound.
+XIETONG_OUTBOUND_HOSTS = config.word_list(
+    "OUTBOUND_HOSTS", ["oapi.dingtalk.com", "qyapi.weixin.qq.com", "open.feishu.cn", "open.larksuite.com"]
+)
+# An egress proxy for those requests (e.g. http://proxy.corp:3128); the environment's proxy
+# variables are ignored so that no request leaves by a route nobody configured.
+XIETONG_OUTBOUND_PROXY = config.raw("OUTBOUND_PROXY")
+
 
 def validate_production() -> None:
     """Refuse insecure production settings before anything is served."""
@@ -289,6 +349,10 @@ def validate_production() -> None:
         problems.append("XIETONG_SECRET_KEY 必须是至少 50 个字符的随机值")
     if not ALLOWED_HOSTS:
         problems.append("必须设置 XIETONG_ALLOWED_HOSTS（逗号分隔的域名）")
+    if not REDIS_URL:
+        # Pages, WebSockets and jobs run in separate processes in production: without Redis a
+        # push from one never reaches another, and each keeps a cache of its own.
+        problems.append("必须设置 XIETONG_REDIS_URL（实时推送、缓存和后台任务需要 Redis）")
     if problems:
         raise ImproperlyConfigured("生产环境配置不安全：" + "；".join(problems))
 

@@ -23,3 +23,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Threads of the WebSocket tests must not keep connections open: the test database is
 # dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Fixtures sign administrators in with force_login, which never passes the two-factor step;
+# the tests of that step switch the rule on themselves (xietong/identity/tests/test_totp.py).
+XIETONG_REQUIRE_ADMIN_2FA = False

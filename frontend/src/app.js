@@ -35,6 +35,15 @@ document.addEventListener('DOMContentLoaded', () => {
   if (!document.body.dataset.authenticated) return;
   connectEvents({
     'notify.count': (event) => setUnread(event.count),
+    // A new notification (or an urgent one sent again): the count, and a toast that links to it.
+    // Its words come from the bell's data attributes, rendered in the user's language.
+    'notify.new': (event) => {
+      setUnread(event.count);
+      const words = document.getElementById('xt-bell')?.dataset || {};
+      const urgent = event.urgency === 'urgent';
+      const prefix = urgent ? `【${event.round > 0 ? words.toastReminder : words.toastUrgent}】` : '';
+      showToast(`${prefix}${event.title}`, urgent ? 'danger' : 'info', { href: event.link, label: words.toastView });
+    },
     'system.broadcast': (event) => showToast(event.message, event.level),
   });
 });

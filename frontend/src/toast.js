@@ -1,7 +1,8 @@
 // A Bootstrap toast in the corner; text is set with textContent, never parsed as HTML.
 const ICONS = { info: 'info-circle', warning: 'exclamation-triangle', danger: 'x-octagon' };
 
-export function showToast(text, level = 'info') {
+// ``link`` (optional): { href, label } — a same-site link shown after the text.
+export function showToast(text, level = 'info', link = null) {
   const area = document.getElementById('toast-area');
   if (!area) return;
   const toast = document.createElement('div');
@@ -13,6 +14,13 @@ export function showToast(text, level = 'info') {
     '<button type="button" class="btn-close btn-close-white me-2 m-auto" data-bs-dismiss="toast"></button></div>';
   toast.querySelector('i').classList.add(`bi-${ICONS[level] || ICONS.info}`);
   toast.querySelector('span').textContent = text;
+  if (link && typeof link.href === 'string' && link.href.startsWith('/') && !link.href.startsWith('//')) {
+    const anchor = document.createElement('a');
+    anchor.className = 'link-light fw-semibold ms-2';
+    anchor.href = link.href;
+    anchor.textContent = link.label;
+    toast.querySelector('.toast-body').appendChild(anchor);
+  }
   area.appendChild(toast);
   const instance = window.bootstrap.Toast.getOrCreateInstance(toast, { delay: 10000 });
   toast.addEventListener('hidden.bs.toast', () => toast.remove());

@@ -3,21 +3,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from xietong.core import navigation
+from xietong.core import badges, navigation
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     """What the page shell (top bar, left navigation) needs on every page."""
-    user = request.user
-    if not user.is_authenticated:
+    # Absent when an error page is rendered before the auth middleware ran (e.g. a bad Host).
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {}
-    match = request.resolver_match
-    active = ""
-    if match is not None:
-        active = match.kwargs.get("slug") or (match.namespace or "")
+    sections = navigation.modules_for(user)
     return {
-        "nav_sections": navigation.modules_for(user),
-        "nav_active": active,
-        "unread_count": 0,
+        "nav_sections": sections,
+        "nav_active": _active_module(request.path, sections),
+        # Lazy: a partial rendered with the request (an htmx fragment) never shows the bell
+        # and should not pay for its query.
+        "unread_count": SimpleLazyObject(lambda: badges.unread_count(user)),
     }
+
+
+def _active_module(path: str, sections: list[tuple[Any, list[navigation.Module]]]) -> str:
+    """The module whose address is the longest prefix of this page's path."""
+    active, longest = "", 0
+    for _title, modules in sections:
+        for module in modules:
+            url = module.url
+            if (path == url or (url != "/" and path.startswith(url))) and len(url) > longest:
+                active, longest = module.slug, len(url)
+    return active

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.urls import reverse
@@ -27,8 +28,9 @@ class Module:
     description: str | Promise = ""
     visible: Callable[[Any], bool] = field(default=lambda user: True)
 
-    @property
+    @cached_property
     def url(self) -> str:
+        # Reversed once per process: the shell renders every module's link on every page.
         if self.url_name:
             return reverse(self.url_name)
         return reverse("core:coming_soon", args=[self.slug])
@@ -77,11 +79,20 @@ def get(slug: str) -> Module | None:
 
 for _module in [
     Module("workbench", _("工作台"), "house-door", "work", "workbench:home", _("待办、通知、日程一屏总览")),
+    Module("notify", _("通知中心"), "bell", "work", "notify:list", _("站内通知、邮件与推送，急办提醒")),
     Module("portal", _("门户资讯"), "newspaper", "work", None, _("通知公告、新闻动态、规章制度等栏目")),
     Module("workflow", _("审批"), "check2-square", "work", None, _("请示、联系单、合同会审等在线审批")),
     Module("documents", _("公文"), "file-earmark-text", "work", None, _("发文、收文、编号、用印与归档")),
     Module("tasks", _("任务督办"), "list-check", "work", None, _("任务分派、进度跟踪与督办")),
     Module("meetings", _("会议日程"), "calendar-event", "work", None, _("会议室预订、会议通知与纪要")),
+    Module(
+        "directory",
+        _("通讯录"),
+        "person-lines-fill",
+        "work",
+        "org:directory",
+        _("按姓名、拼音或工号查找同事，浏览组织架构"),
+    ),
     Module("files", _("文件"), "folder2-open", "collab", None, _("个人与部门文件、共享与版本")),
     Module("coedit", _("协同编辑"), "pencil-square", "collab", None, _("多人实时编辑文档")),
     Module("chat", _("即时通讯"), "chat-dots", "collab", None, _("单聊、群聊与文件传输")),
@@ -94,7 +105,7 @@ for _module in [
         _("组织机构"),
         "diagram-3",
         "admin",
-        None,
+        "org:user_list",  # everyone browses the tree through 通讯录; this entry is for administrators
         _("集团、公司、部门、岗位与人员"),
         _holds("org.manage_units", "org.manage_users"),
     ),
@@ -103,9 +114,17 @@ for _module in [
         _("账号与安全"),
         "shield-lock",
         "admin",
-        None,
+        "roles:home",
         _("账号、角色、权限与密码策略"),
-        _holds("identity.manage_roles"),
+        # The audience of the 安全管理 page (xietong.org.roles_views.SECURITY_AUDIENCE).
+        _holds(
+            "identity.manage_roles",
+            "identity.manage_clearances",
+            "identity.manage_policy",
+            "identity.review_logins",
+            "identity.unlock",
+            "identity.read_login_log",
+        ),
     ),
     Module(
         "audit",
@@ -121,9 +140,18 @@ for _module in [
         _("内容审核"),
         "funnel",
         "admin",
-        None,
+        "moderation:words",
         _("敏感词、举报与违规处理"),
         _holds("moderation.manage"),
+    ),
+    Module(
+        "notify_webhooks",
+        _("消息推送"),
+        "broadcast",
+        "admin",
+        "notify:webhooks",
+        _("钉钉、企业微信、飞书群机器人与通用 Webhook"),
+        _holds("notify.manage_webhooks"),
     ),
     Module(
         "ops",

@@ -1,6 +1,6 @@
 """View decorators, and the catalogue of the platform's own permissions.
 
-The platform-administration permissions (org, identity, audit, ops, moderation) are declared
+The platform-administration permissions (org, identity, audit, ops, moderation, notify) are declared
 here, in one place, because 三员分立 (AC-05) is stated over exactly this set: reviewing which
 tier may hold what takes one screen. Business apps declare theirs in ``<app>/permissions.py``.
 An app that later declares one of these itself must use the same definition (registering an
@@ -65,6 +65,8 @@ register_permission("org.manage_users", _("管理用户账号"), admin=True)
 register_permission("org.delegate_roles", _("在本部门内转授角色"), admin=True)
 register_permission("ops.view_status", _("查看系统状态"), reserved_for="system", admin=True)
 register_permission("ops.broadcast", _("发布系统消息"), reserved_for="system", admin=True)
+# Group robots (DingTalk, WeCom, Feishu) and other webhooks that notifications go out to (R-66).
+register_permission("notify.manage_webhooks", _("管理消息推送"), reserved_for="system", admin=True)
 
 # 安全保密管理员: grants, clearances, security policy.
 register_permission("identity.manage_roles", _("管理角色与授权"), reserved_for="security", admin=True)
@@ -78,5 +80,11 @@ register_permission("audit.read", _("查看审计日志"), reserved_for="audit",
 register_permission("audit.export", _("导出审计日志"), reserved_for="audit", admin=True)
 register_permission("identity.read_login_log", _("查看登录日志"), reserved_for="audit", admin=True)
 
-# Content moderation is its own duty, outside the three tiers.
+# R-31: sending a notification to a whole department (within the holder's data scope) or to
+# everyone (a group-wide scope). Business staff such as the 综合办公室 hold it, no 三员 tier.
+register_permission("notify.send_to_units", _("向部门或全员发送通知"))
+
+# Content rules (lexicon, review queue, violations): held by the 安全管理员 (org.builtin). Not
+# reserved, so that a dedicated 内容审核 role outside the three tiers may hold it instead; the
+# overlap rule still keeps it out of a second 三员 role.
 register_permission("moderation.manage", _("管理内容审核"), admin=True)

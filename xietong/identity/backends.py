@@ -15,7 +15,9 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
 
     Every call is logged and subject to the lockout (R-19, R-21), so any caller of
     ``django.contrib.auth.authenticate`` — the login form, the Django admin, later API
-    logins — gets the same handling. Pass ``channel`` when the caller is not a web page.
+    logins — gets the same handling. Pass ``channel`` when the caller is not a web page, and
+    ``two_step`` from the sign-in page, which goes on to the code step when the account has
+    two-factor sign-in (the outcome's result is then ``second_factor``).
     """
 
     def authenticate(
@@ -24,6 +26,7 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         channel: str | None = None,
+        two_step: bool = False,
         **kw: Any,
     ) -> User | None:
         if not username or password is None:
@@ -37,6 +40,7 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
             ip=http.client_ip(request),
             user_agent=http.user_agent(request),
             channel=channel,
+            two_step=two_step,
         )
         lockout.remember_outcome(request, outcome)
         return outcome.user

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xietong.identity import lockout, passwords, policy, services
-from xietong.identity.models import LoginAttempt, PasswordPolicy, User
+from xietong.identity.models import ApiToken, LoginAnomaly, LoginAttempt, PasswordPolicy, User
 from xietong.identity.selectors import LoginLogFilter
 
 
@@ -25,6 +26,17 @@ class LoginForm(AuthenticationForm):
         "invalid_login": _("用户名或密码错误，请重新输入。"),
         "inactive": _("用户名或密码错误，请重新输入。"),
     }
+
+    def clean(self) -> dict[str, Any]:
+        # AuthenticationForm.clean, asking for the two-step handling of the sign-in page.
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            self.user_cache = authenticate(self.request, username=username, password=password, two_step=True)
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
     def get_invalid_login_error(self) -> ValidationError:
         # The backend can only answer "no user"; a lock needs its own message.
@@ -209,3 +221,76 @@ class PasswordPolicyForm(forms.Form):
                 field.widget.attrs.setdefault("class", "form-select")
             else:
                 field.widget.attrs.setdefault("class", "form-control")
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label=_("验证码或恢复码"),
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+                "class": "form-control form-control-lg text-center",
+            }
+        ),
+    )
+
+
+class TwoFactorConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("应用中显示的 6 位验证码"),
+        max_length=8,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+                "class": "form-control form-control-lg text-center",
+            }
+        ),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("名称"),
+        max_length=64,
+        help_text=_("用途说明，如“数据同步脚本”"),
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    scope = forms.ChoiceField(
+        label=_("权限范围"),
+        choices=ApiToken.Scope.choices,
+        initial=ApiToken.Scope.READ,
+        help_text=_("只读令牌只能查询；读写令牌还可以提交修改"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    days = forms.IntegerField(
+        label=_("有效期（天）"),
+        min_value=1,
+        max_value=settings.XIETONG_API_TOKEN_MAX_DAYS,
+        initial=settings.XIETONG_API_TOKEN_DEFAULT_DAYS,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+
+
+class AnomalyFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("类型"), choices=[("", _("全部")), *LoginAnomaly.Kind.choices], required=False
+    )
+    status = forms.ChoiceField(
+        label=_("状态"),
+        choices=[("open", _("待处理")), ("done", _("已处理")), ("all", _("全部"))],
+        required=False,
+        initial="open",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-select form-select-sm")

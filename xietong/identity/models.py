@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import Any, ClassVar, NoReturn
 
@@ -118,6 +119,20 @@ LOGIN_REASONS = {
     "ip_locked": _("IP 锁定"),
     "logout": _("主动退出"),
     "admin_unlock": _("管理员解锁"),
+    "second_factor_pending": _("密码正确，待两步验证"),
+    "totp": _("两步验证码正确"),
+    "recovery_code": _("恢复码正确"),
+    "bad_totp": _("两步验证码错误"),
+    "bad_recovery_code": _("恢复码错误"),
+    "bad_token": _("访问令牌无效"),
+    "token_expired": _("访问令牌已过期"),
+    "token_revoked": _("访问令牌已撤销"),
+    "idle": _("空闲超时退出"),
+    "expired": _("超过会话最长时限"),
+    "replaced": _("新登录替换旧会话"),
+    "ended_by_user": _("本人结束会话"),
+    "ended_by_admin": _("管理员结束会话"),
+    "account_disabled": _("账号停用"),
 }
 
 
@@ -139,6 +154,9 @@ class LoginAttempt(models.Model):
         INACTIVE = "inactive", _("账号已停用")
         LOGOUT = "logout", _("退出登录")
         UNLOCK = "unlock", _("管理员解锁")
+        # The password was right and a code is still to come: neither a success (it must not
+        # reset the failure count before the code is checked) nor a failure.
+        SECOND_FACTOR = "second_factor", _("待两步验证")
 
     time = models.DateTimeField(_("时间"), default=clock.now)
     username = models.CharField(_("输入的用户名"), max_length=150, blank=True)
@@ -297,6 +315,186 @@ class PasswordHistory(models.Model):
         verbose_name_plural = _("历史密码")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "created_at"], name="identity_pwhist_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """One signed-in browser session (SES-04, SES-05): what the account holder sees on
+    「登录设备」 and what an end removes from the session store.
+
+    ``session_key`` is kept so that ending a session can delete it from whichever session
+    store is configured; the database store already holds the same key. It is never shown:
+    pages and the API name a session by ``pk``, WebSocket groups by a hash of the key.
+    """
+
+    class EndReason(models.TextChoices):
+        LOGOUT = "logout", _("主动退出")
+        IDLE = "idle", _("空闲超时")
+        EXPIRED = "expired", _("超过最长时限")
+        REPLACED = "replaced", _("在其他设备登录")
+        ENDED_BY_USER = "ended_by_user", _("本人结束")
+        ENDED_BY_ADMIN = "ended_by_admin", _("管理员结束")
+        ACCOUNT_DISABLED = "account_disabled", _("账号停用")
+        PASSWORD_CHANGED = "password_changed", _("密码已修改")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.CASCADE, related_name="sessions"
+    )
+    session_key = models.CharField(_("会话标识"), max_length=64, unique=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    user_agent = models.CharField(_("浏览器标识"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("登录时间"), default=clock.now)
+    last_seen = models.DateTimeField(_("最近活动"), default=clock.now)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    end_reason = models.CharField(_("结束原因"), max_length=32, choices=EndReason.choices, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("结束人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
+        ordering = ["-last_seen", "-id"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="identity_session_user_open")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+class RecoveryCode(models.Model):
+    """One of the ten single-use two-factor recovery codes (IA-06), stored as a SHA-256 hash.
+
+    The codes carry about 79 random bits, so an unsalted fast hash is enough: nobody can search
+    that space from a stolen table, and a typed code is found by one indexed lookup.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="recovery_codes",
+    )
+    code_hash = models.CharField(_("恢复码哈希"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("生成时间"), default=clock.now)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("恢复码")
+        verbose_name_plural = _("恢复码")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d}"
+
+
+class ApiToken(models.Model):
+    """A personal access token for the REST API (IA-05).
+
+    Only the SHA-256 of the token is kept; the holder sees the token once. ``prefix`` (the
+    first characters) lets the holder tell tokens apart and lets the lockout count failures
+    against the owner of a known prefix.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("只读")
+        WRITE = "write", _("读写")
+
+    PREFIX = "xt_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("名称"), max_length=64)
+    prefix = models.CharField(_("令牌前缀"), max_length=16, db_index=True)
+    token_hash = models.CharField(_("令牌哈希"), max_length=64, unique=True)
+    scope = models.CharField(_("权限范围"), max_length=8, choices=Scope.choices, default=Scope.READ)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now)
+    expires_at = models.DateTimeField(_("过期时间"))
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("最近使用 IP"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("撤销人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("访问令牌")
+        verbose_name_plural = _("访问令牌")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def state(self, now: dt.datetime | None = None) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or clock.now()):
+            return "expired"
+        return "active"
+
+    @property
+    def status(self) -> str:
+        return self.state()
+
+    @property
+    def status_label(self) -> str:
+        return str({"revoked": _("已撤销"), "expired": _("已过期"), "active": _("有效")}[self.state()])
+
+
+class LoginAnomaly(models.Model):
+    """A successful sign-in that looks unusual (R-21), for the security administrator to review."""
+
+    class Kind(models.TextChoices):
+        NEW_DEVICE = "new_device", _("新设备")
+        NEW_NETWORK = "new_network", _("新网络")
+        OFF_HOURS = "off_hours", _("非工作时间")
+        FAILURE_BURST = "failure_burst", _("多次失败后成功")
+        CONCURRENT_NETWORKS = "concurrent_networks", _("多网络同时在线")
+        DORMANT = "dormant", _("长期未用账号登录")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="login_anomalies",
+    )
+    attempt = models.ForeignKey(
+        LoginAttempt, verbose_name=_("登录记录"), on_delete=models.PROTECT, related_name="anomalies"
+    )
+    kind = models.CharField(_("类型"), max_length=32, choices=Kind.choices)
+    details = models.JSONField(_("详情"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("发现时间"), default=clock.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    note = models.TextField(_("处理说明"), blank=True)
+
+    class Meta:
+        verbose_name = _("登录异常")
+        verbose_name_plural = _("登录异常")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["reviewed_at", "created_at"], name="identity_anomaly_open")]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

@@ -52,3 +52,35 @@ class PasswordPolicyIn(Schema):
     warn_days: int | None = Field(None, description="0–60，小于有效期")
     history_count: int | None = Field(None, description="0–24；asvs 必须为 0")
     min_change_interval_hours: int | None = Field(None, description="0–168；asvs 必须为 0")
+
+
+class ApiTokenOut(Schema):
+    id: int
+    name: str
+    prefix: str = Field(..., description="令牌开头几位，用于区分")
+    scope: Literal["read", "write"]
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+    last_used_ip: str | None
+    revoked_at: dt.datetime | None
+    status: Literal["active", "expired", "revoked"]
+
+
+class ApiTokenIn(Schema):
+    name: str = Field(..., min_length=1, max_length=64)
+    scope: Literal["read", "write"] = "read"
+    days: int = Field(90, ge=1, le=365, description="有效期（天），默认 90，最长 365")
+
+
+class ApiTokenCreatedOut(ApiTokenOut):
+    token: str = Field(..., description="令牌本身，仅此一次返回，请妥善保存")
+
+
+class SessionOut(Schema):
+    id: int
+    device: str
+    ip: str | None
+    created_at: dt.datetime
+    last_seen: dt.datetime
+    current: bool

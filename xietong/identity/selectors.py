@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from xietong.core import clock
 from xietong.identity.lockout import LockPolicy, lock_end, lock_policy
-from xietong.identity.models import LoginAttempt, User, fold_username
+from xietong.identity.models import ApiToken, LoginAnomaly, LoginAttempt, User, UserSession, fold_username
 
 _Result = LoginAttempt.Result
 # Rows that end a series of failures for an account: the owner got in, or an admin unlocked.
@@ -192,4 +192,38 @@ def login_attempt_list(filters: LoginLogFilter) -> QuerySet[LoginAttempt]:
         rows = rows.filter(time__gte=filters.since)
     if filters.until is not None:
         rows = rows.filter(time__lt=filters.until)
+    return rows
+
+
+def active_sessions(user: User, now: dt.datetime | None = None) -> list[UserSession]:
+    """The sessions of ``user`` that still work: not ended, and not past their idle or
+    absolute limit (a browser closed without signing out leaves its record open until then)."""
+    from xietong.identity import sessions
+
+    now = now or clock.now()
+    return list(
+        UserSession.objects.filter(
+            user=user,
+            ended_at__isnull=True,
+            last_seen__gte=now - sessions.idle_limit(user),
+            created_at__gte=now - sessions.absolute_limit(user),
+        ).order_by("-last_seen", "-id")
+    )
+
+
+def api_tokens(user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def login_anomalies(*, kind: str = "", status: str = "open") -> QuerySet[LoginAnomaly]:
+    """Flags for review, newest first; ``status`` is ``open``, ``done`` or ``all``."""
+    rows = LoginAnomaly.objects.select_related("user", "attempt", "reviewed_by").order_by(
+        "-created_at", "-id"
+    )
+    if kind:
+        rows = rows.filter(kind=kind)
+    if status == "open":
+        rows = rows.filter(reviewed_at__isnull=True)
+    elif status == "done":
+        rows = rows.filter(reviewed_at__isnull=False)
     return rows

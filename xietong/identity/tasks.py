@@ -15,3 +15,12 @@ from xietong.identity import services
 def disable_dormant_accounts() -> int:
     """IA-09: accounts unused for 90 days (configurable) are disabled."""
     return services.accounts_disable_dormant(now=clock.now())
+
+
+# Huey's schedule is in UTC: Monday 01:00 UTC is Monday 09:00 in Beijing, the start of the week.
+@db_periodic_task(crontab(day_of_week="1", hour="1", minute="0"))  # type: ignore[untyped-decorator]
+@lock_task("identity-anomaly-reminder")  # type: ignore[untyped-decorator]
+def remind_unreviewed_login_anomalies() -> int:
+    """R-21: remind the security administrators of login anomalies nobody has reviewed yet
+    (an e-mail for now; notifications do not exist yet)."""
+    return services.login_anomalies_remind()

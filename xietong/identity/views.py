@@ -13,13 +13,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xietong.core import access, clock, http
 from xietong.core.errors import DomainError
 from xietong.core.permissions import permission_required
-from xietong.identity import policy, reauth, selectors, services
+from xietong.identity import account_views, lockout, policy, reauth, selectors, services
 from xietong.identity.context_processors import WARNING_DISMISSED_ON
 from xietong.identity.forms import (
     ConfirmPasswordForm,
@@ -29,17 +30,40 @@ from xietong.identity.forms import (
     PasswordPolicyForm,
     SetPasswordForm,
 )
-from xietong.identity.models import LoginAttempt, PasswordPolicy
+from xietong.identity.models import LoginAttempt, PasswordPolicy, UserSession
 from xietong.identity.tokens import reset_tokens
 from xietong.identity.types import AuthedRequest
 
 LOGIN_LOG_PAGE_SIZE = 50
 
 
+# Why the last session ended, for the notice on the sign-in page (``?expired=``).
+_EXPIRED_NOTICES = {
+    "idle": _lazy("您已长时间未操作，为保护账号安全已自动退出，请重新登录。"),
+    "expired": _lazy("本次登录已超过最长使用时限，请重新登录。"),
+    "ended_by_admin": _lazy("您的登录会话已被结束，请重新登录。"),
+}
+
+
 class LoginView(auth_views.LoginView):
     template_name = "identity/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        outcome = lockout.remembered_outcome(self.request)
+        if outcome is not None and outcome.result == LoginAttempt.Result.SECOND_FACTOR:
+            # Right password, code still to come: not signed in yet (IA-06).
+            account_views.second_factor_begin(self.request, form.get_user(), self.get_success_url())
+            return redirect("identity:two_factor_verify")
+        return super().form_valid(form)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        notice = _EXPIRED_NOTICES.get(self.request.GET.get("expired", ""))
+        if notice and self.request.method == "GET":
+            context["session_notice"] = notice
+        return context
 
 
 class LogoutView(auth_views.LogoutView):
@@ -78,7 +102,19 @@ def password_change(request: AuthedRequest) -> HttpResponse:
         except ValidationError as exc:  # a change from another session in between
             form.add_error(None, exc)
         else:
-            update_session_auth_hash(request, user)
+            old_key = request.session.session_key
+            update_session_auth_hash(request, user)  # a new session id (SES-03)
+            new_key = request.session.session_key
+            services.session_rekey(old_key=old_key, new_key=new_key)
+            # The other sessions stopped working with the old password; end their records and
+            # WebSockets now rather than at their next request.
+            services.user_sessions_end(
+                user=user,
+                actor=user,
+                reason=UserSession.EndReason.PASSWORD_CHANGED,
+                keep=new_key,
+                request=request,
+            )
             messages.success(request, _("密码已修改。"))
             return redirect(_next_or(request, "workbench:home"))
     return render(
@@ -130,6 +166,7 @@ def login_log(request: AuthedRequest) -> HttpResponse:
             "filter_query": query.urlencode(),
             "filtered": any(v for k, v in request.GET.items() if k != "page"),
             "can_unlock": access.can(request.user, "identity.unlock"),
+            "can_review_anomalies": access.can(request.user, "identity.review_logins"),
             "locked_accounts": selectors.locked_accounts(),
             "locked_addresses": selectors.locked_addresses(),
             "breadcrumbs": [(_("账号与安全"), None), (_("登录日志"), None)],

@@ -12,5 +12,5 @@ router = Router(tags=["ops"])
 @router.post("/broadcast", response=BroadcastOut, summary="向所有在线用户推送系统消息")
 def broadcast(request: AuthedRequest, payload: BroadcastIn) -> dict[str, bool]:
     user = request.user
-    services.system_broadcast(actor=user, message=payload.message, level=payload.level)
+    services.system_broadcast(actor=user, message=payload.message, level=payload.level, request=request)
     return {"delivered": True}

@@ -34,14 +34,21 @@ BUILTIN_ROLES = (
     BuiltinRole(
         SYSTEM_ADMIN,
         "系统管理员",
-        "维护组织机构和用户账号，查看系统状态，发布系统消息；不能授权，不能查看审计日志和业务内容。",
+        "维护组织机构和用户账号，查看系统状态，发布系统消息，配置消息推送；不能授权，不能查看审计日志和业务内容。",
         Role.AdminTier.SYSTEM,
-        ("org.manage_units", "org.manage_users", "ops.view_status", "ops.broadcast"),
+        (
+            "org.manage_units",
+            "org.manage_users",
+            "ops.view_status",
+            "ops.broadcast",
+            "notify.manage_webhooks",
+        ),
     ),
     BuiltinRole(
         SECURITY_ADMIN,
         "安全管理员",
-        "分配角色与权限、人员密级，管理密码和锁定等安全策略，审查登录异常；不能管理账号，不能查看业务内容。",
+        "分配角色与权限、人员密级，管理密码和锁定等安全策略，审查登录异常，维护敏感词库并审核送审内容、登记违规与处分；"
+        "不能管理账号，不能查看业务内容。",
         Role.AdminTier.SECURITY,
         (
             "identity.manage_roles",
@@ -49,6 +56,9 @@ BUILTIN_ROLES = (
             "identity.manage_policy",
             "identity.review_logins",
             "identity.unlock",
+            # Content rules are a security duty: the lexicon, the review queue
+            # and the violation register. Migration org 0007 adds it to existing installations.
+            "moderation.manage",
         ),
     ),
     BuiltinRole(

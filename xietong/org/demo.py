@@ -150,6 +150,11 @@ def load_demo(password: str = "") -> list[DemoAccount]:
         services.role_grant_by_system(role=roles[code], user=admin, reason="演示数据")
         accounts.insert(0, DemoAccount(login, person, info_center.name, person, secret))
 
+    # The information centre is the platform's 归口管理部门: its system administrator is
+    # the group's platform contact, shown to every employee in the 通讯录.
+    system_admin = User.objects.get(username=ADMINISTRATORS[0][0])
+    OrgUnit.objects.filter(pk=root.pk).update(contact=system_admin)
+
     # The head of the general office administers the accounts of the office.
     office_head = Membership.objects.get(unit__code=DEPARTMENT_ADMIN_UNIT, is_head=True).user
     services.role_grant_by_system(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,6 +12,7 @@ from treebeard.mp_tree import MP_Node
 
 from xietong.core import clock
 from xietong.core.access import TRIAD
+from xietong.org import pinyin
 
 
 class OrgUnit(MP_Node):  # type: ignore[misc]  # treebeard ships no type hints
@@ -29,6 +32,19 @@ class OrgUnit(MP_Node):  # type: ignore[misc]  # treebeard ships no type hints
     code = models.CharField(_("编码"), max_length=32, unique=True)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices, default=Kind.DEPARTMENT)
     is_active = models.BooleanField(_("有效"), default=True)
+    # Search keys of the name (``xietong.org.pinyin``), derived on every save.
+    name_pinyin = models.CharField(_("名称拼音"), max_length=255, blank=True, editable=False)
+    name_initials = models.CharField(_("名称拼音首字母"), max_length=255, blank=True, editable=False)
+    # 专人 (R-123, R-126): who answers for the platform in this unit; shown to its members.
+    contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("平台联系人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("本单位负责协同办公平台事务的专人"),
+    )
 
     node_order_by = ["code"]
 
@@ -38,6 +54,15 @@ class OrgUnit(MP_Node):  # type: ignore[misc]  # treebeard ships no type hints
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Derived here rather than in each service, so that no way of saving a unit (tree
+        # operations of treebeard included) leaves stale search keys behind.
+        self.name_pinyin, self.name_initials = pinyin.name_keys(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials"}
+        super().save(*args, **kwargs)
 
 
 class Position(models.Model):
@@ -216,3 +241,211 @@ class RoleGrant(models.Model):
     def __str__(self) -> str:
         holder = self.user if self.user_id else self.position
         return f"{self.role} → {holder}（{self.get_scope_display()}）"
+
+
+class PermissionRequest(models.Model):
+    """A request to change someone's permissions: a role with a data scope, and a reason (R-14).
+
+    Filed by the user for themself or by a department head for a member of their department
+    (R-17); decided by the security administrator, and on approval turned into a
+    ``RoleGrant`` through ``org.services.role_grant``, so that the 三员 rules apply to it
+    exactly as to a grant made by hand. State changes live in ``org.requests``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("已驳回")
+        CANCELLED = "cancelled", _("已撤回")
+
+    # Like ``RoleGrant.granted_by``: the audit trail keeps the name if the account goes.
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("授权对象"),
+        on_delete=models.CASCADE,
+        related_name="permission_requests",
+    )
+    # Deleting a role must not be blocked by old requests, nor erase them: the name stays.
+    role = models.ForeignKey(
+        Role, verbose_name=_("角色"), on_delete=models.SET_NULL, null=True, related_name="requests"
+    )
+    role_name = models.CharField(_("角色名称"), max_length=64)
+    scope = models.CharField(_("数据范围"), max_length=16, choices=DataScope.choices)
+    units = models.ManyToManyField(OrgUnit, verbose_name=_("指定部门"), blank=True, related_name="+")
+    reason = models.CharField(_("申请理由"), max_length=500)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    decision_note = models.CharField(_("处理意见"), max_length=500, blank=True)
+    # The grant an approval made: the access review (AC-07) can tell who approved a grant.
+    grant = models.ForeignKey(
+        RoleGrant,
+        verbose_name=_("生成的授权"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requests",
+    )
+    created_at = models.DateTimeField(_("申请时间"), default=clock.now, editable=False)
+
+    class Meta:
+        verbose_name = _("权限申请")
+        verbose_name_plural = _("权限申请")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "rejected", "cancelled"]),
+                name="org_permissionrequest_status_valid",
+            ),
+            # A pending request is undecided; a decided one says when.
+            models.CheckConstraint(
+                condition=(Q(status="pending") & Q(decided_at__isnull=True))
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="org_permissionrequest_decided_at_matches_status",
+            ),
+            # One open request per person and role: a second would only be decided twice.
+            models.UniqueConstraint(
+                fields=["subject", "role"],
+                condition=Q(status="pending"),
+                name="org_permissionrequest_one_pending_per_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject} ← {self.role_name}（{self.get_status_display()}）"
+
+
+class StaffProfile(models.Model):
+    """The organisation's view of one account: its search keys and its employment status.
+
+    One row per account, created and kept current by ``xietong.org.signals`` whenever an
+    account is saved — whichever app saves it — so that every account is found by pinyin.
+    ``User.is_active`` stays the one switch that lets an account sign in; ``status`` says
+    why it is off: a disciplinary suspension (reversible) or a departure (final), R-15.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("在职")
+        SUSPENDED = "suspended", _("暂停使用")
+        DEPARTED = "departed", _("已离职")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="staff",
+    )
+    name_pinyin = models.CharField(_("姓名拼音"), max_length=255, blank=True)
+    name_initials = models.CharField(_("姓名拼音首字母"), max_length=255, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("人员档案")
+        verbose_name_plural = _("人员档案")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status}"
+
+
+class PersonnelChange(models.Model):
+    """One change of an account's employment: hire, transfer, suspension, resumption,
+    departure — the history on the account's page and the audit's business context.
+
+    A hire and a transfer open a permission review (R-13): the security administrator checks
+    the account's personal role grants against its new post and marks the item reviewed.
+    Grants made to positions follow the post at once (R-09); personal grants are what the
+    review is about.
+    """
+
+    class Kind(models.TextChoices):
+        HIRE = "hire", _("开户")
+        TRANSFER = "transfer", _("调动")
+        SUSPEND = "suspend", _("暂停使用")
+        RESUME = "resume", _("恢复使用")
+        DEPART = "depart", _("离职")
+
+    class Review(models.TextChoices):
+        NOT_REQUIRED = "none", _("无需复核")
+        PENDING = "pending", _("待复核")
+        DONE = "done", _("已复核")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="personnel_changes",
+    )
+    kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
+    from_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("原单位"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("新单位"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_position = models.ForeignKey(
+        Position, verbose_name=_("原岗位"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_position = models.ForeignKey(
+        Position, verbose_name=_("新岗位"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    successor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("工作交接人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    details = models.JSONField(_("详情"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("时间"), default=clock.now)
+    review_status = models.CharField(
+        _("权限复核"), max_length=16, choices=Review.choices, default=Review.NOT_REQUIRED
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("复核人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+    review_note = models.CharField(_("复核意见"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("人事变动")
+        verbose_name_plural = _("人事变动")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["review_status", "created_at"], name="org_change_review_time"),
+            models.Index(fields=["user", "created_at"], name="org_change_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.created_at:%Y-%m-%d}"

@@ -46,6 +46,7 @@ def test_database_url_password_is_not_printed(tmp_path: Path) -> None:
         ({"XIETONG_DEBUG": "true", "XIETONG_ALLOWED_HOSTS": "oa.example.com"}, "XIETONG_DEBUG"),
         ({"XIETONG_SECRET_KEY": "short", "XIETONG_ALLOWED_HOSTS": "oa.example.com"}, "XIETONG_SECRET_KEY"),
         ({"XIETONG_ALLOWED_HOSTS": ""}, "XIETONG_ALLOWED_HOSTS"),
+        ({"XIETONG_ALLOWED_HOSTS": "oa.example.com", "XIETONG_REDIS_URL": ""}, "XIETONG_REDIS_URL"),
     ],
 )
 def test_production_refuses_insecure_settings(tmp_path: Path, env: dict[str, str], expected: str) -> None:
@@ -75,6 +76,7 @@ def test_production_check_deploy_is_clean(tmp_path: Path) -> None:
         XIETONG_ENV="production",
         XIETONG_SECRET_KEY="x7Hq2-" + "a9Zk3mP0vLr8sT4wY6bN1cD5eF" * 3,
         XIETONG_ALLOWED_HOSTS="oa.example.com",
+        XIETONG_REDIS_URL="redis://127.0.0.1:6379/9",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

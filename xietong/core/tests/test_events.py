@@ -159,3 +159,18 @@ def test_ordinary_user_cannot_broadcast(user_client: Client) -> None:
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_broadcasts_are_audited_and_refusals_too(user_client: Client, staff_client: Client) -> None:
+    from xietong.audit.models import Event
+
+    user_client.post("/api/v1/ops/broadcast", {"message": "假通知"}, content_type="application/json")
+    staff_client.post("/api/v1/ops/broadcast", {"message": "今晚维护"}, content_type="application/json")
+    results = list(Event.objects.filter(action="ops.broadcast.sent").values_list("result", flat=True))
+    assert results == ["denied", "success"]
+
+
+def test_blank_broadcast_refused(staff_client: Client) -> None:
+    response = staff_client.post("/api/v1/ops/broadcast", {"message": "   "}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "系统消息不能为空。"

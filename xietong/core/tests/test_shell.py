@@ -119,3 +119,11 @@ def test_500_page_renders_without_the_database(rf: Any, monkeypatch: pytest.Monk
     assert "服务器内部错误" in response.content.decode()
     api = views.server_error(rf.get("/api/v1/x"))
     assert json.loads(api.content)["error"]["code"] == "server_error"
+
+
+def test_navigation_marks_the_module_of_the_page(user_client: Client) -> None:
+    assert user_client.get("/").context["nav_active"] == "workbench"
+    assert (
+        user_client.get(reverse("core:coming_soon", args=["documents"])).context["nav_active"] == "documents"
+    )
+    assert user_client.get(reverse("org:directory")).context["nav_active"] == "directory"

@@ -193,7 +193,9 @@ def test_r05_expired_password_forces_change() -> None:
     with clock.frozen_at(T0 + 70 * DAY):  # 20 days left: no warning yet
         client = signed_in(user)
         assert "xt-password-warning" not in client.get("/").content.decode()
+    # Days apart, every step signs in again: an idle session ends after 30 minutes (SES-01).
     with clock.frozen_at(T0 + 80 * DAY):  # 10 days left: warned on every page
+        client = signed_in(user)
         page = client.get("/").content.decode()
         assert "xt-password-warning" in page
         assert "您的密码将在 10 天后（2026-05-31）过期" in page
@@ -202,8 +204,9 @@ def test_r05_expired_password_forces_change() -> None:
         client.post(reverse("identity:password_warning_dismiss"), {"next": "/"})
         assert "xt-password-warning" not in client.get("/").content.decode()
     with clock.frozen_at(T0 + 81 * DAY):
-        assert "您的密码将在 9 天后" in client.get("/").content.decode()
+        assert "您的密码将在 9 天后" in signed_in(user).get("/").content.decode()
     with clock.frozen_at(T0 + 91 * DAY):
+        client = signed_in(user)
         home = client.get("/")
         assert home.status_code == 302
         assert home["Location"].startswith(reverse("identity:password_change"))

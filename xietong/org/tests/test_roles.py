@@ -82,8 +82,10 @@ def test_r08_each_tier_sees_only_its_own_admin_functions(
 ) -> None:
     assert admin_modules(user) == set()
     assert admin_modules(sysadmin_user) == {"org", "ops"}
-    assert admin_modules(secadmin_user) == {"identity"}
-    assert admin_modules(auditadmin_user) == {"audit"}
+    # 内容审核 (the lexicon, the review queue, violations) is a security duty.
+    assert admin_modules(secadmin_user) == {"identity", "moderation"}
+    # 账号与安全 holds the login log, which is the audit administrator's to read.
+    assert admin_modules(auditadmin_user) == {"audit", "identity"}
     assert admin_modules(deptadmin_user) == {"org"}
     assert "系统管理" not in client_for(user).get("/").content.decode()
     assert "系统管理" in client_for(auditadmin_user).get("/").content.decode()

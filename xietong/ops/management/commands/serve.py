@@ -7,6 +7,8 @@ in-memory channel layer. Production runs these as separate processes (docs/opera
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -31,6 +33,9 @@ class Command(BaseCommand):
             # uvicorn owns SIGINT/SIGTERM; it stops first, then the consumer below.
             consumer._set_signal_handlers = lambda: None
             consumer.start()
+        # uvicorn re-raises the signal that stopped it; SIGTERM (systemd, docker stop) must
+        # unwind like Ctrl-C so the job consumer below is stopped too.
+        signal.signal(signal.SIGTERM, _terminate)
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"协同办公平台已启动：{url}  （Ctrl-C 停止）"))
         try:
@@ -42,7 +47,13 @@ class Command(BaseCommand):
                 log_level="warning",
                 ws_ping_interval=20,
             )
+        except KeyboardInterrupt:
+            pass
         finally:
             if consumer is not None:
                 consumer.stop(graceful=True)
             self.stdout.write("已停止。")
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

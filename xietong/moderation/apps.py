@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class ModerationConfig(AppConfig):
+    name = "xietong.moderation"
+    label = "moderation"
+    verbose_name = "内容审核"
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
+        from xietong.moderation import services
+        from xietong.notify import kinds
+
+        kinds.register_kind(services.KIND_WARNING, _("违规提醒"), _("您提交的内容因含敏感词被拦截或驳回"))
+        kinds.register_kind(
+            services.KIND_REPORT, _("违规通报"), _("本部门人员 90 天内多次违反平台内容管理规定")
+        )
