@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import gc
 import os
 import secrets
@@ -40,65 +39,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.throwaway import ThrowawayDatabase, configure, log
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
-PG_URL = "postgres://postgres@127.0.0.1:5432/{name}"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 GOAL_S = 10.0
 COMPANIES = 20
 DEPARTMENTS = 10  # per company
 SAMPLE_TABS = 50  # users whose groups get a live receiver, to check delivery
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# --------------------------------------------------------------------------- the database
-
-
-class ThrowawayDatabase:
-    def __init__(self) -> None:
-        self.name = f"xietong_bench_notify_{secrets.token_hex(4)}"
-        self.created = False
-
-    def create(self) -> None:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-        self.created = True
-        atexit.register(self.drop)
-
-    def drop(self) -> None:
-        if not self.created:
-            return
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: S110  (Django may not be set up yet; the drop below is what matters)
-            pass
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-        self.created = False
-        log(f"dropped database {self.name}")
-
-
-def configure(database: ThrowawayDatabase, data_dir: str) -> None:
-    """Django in this process, on the throw-away database, with the product's settings."""
-    for key in [k for k in os.environ if k.startswith("XIETONG_")]:
-        del os.environ[key]  # the caller's own installation must not leak in
-    os.environ["XIETONG_DATABASE_URL"] = PG_URL.format(name=database.name)
-    os.environ["XIETONG_DATA_DIR"] = data_dir
-    # The sending jobs are queued, not run; an in-memory backend keeps the e-mail figure local.
-    os.environ["XIETONG_EMAIL_URL"] = "memorymail://"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 # --------------------------------------------------------------------------- the organisation
@@ -469,12 +417,12 @@ def explain_unread_count(user_id: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    database = ThrowawayDatabase()
+    database = ThrowawayDatabase("notify")
     data_dir = tempfile.mkdtemp(prefix="xietong-bench-notify-")
     database.create()
     log(f"created database {database.name}")
     try:
-        configure(database, data_dir)
+        configure(database, data_dir, XIETONG_EMAIL_URL="memorymail://")
         from django.core.management import call_command
 
         from xietong.notify.models import DeliveryLog

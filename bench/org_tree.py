@@ -16,10 +16,8 @@ tree page and the member lists.
 from __future__ import annotations
 
 import argparse
-import atexit
 import gc
 import os
-import secrets
 import signal
 import statistics
 import sys
@@ -30,60 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.throwaway import ThrowawayDatabase, configure, log
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
-PG_URL = "postgres://postgres@127.0.0.1:5432/{name}"
 GOAL_MS = 200.0
 COMPANIES = 10  # under the group; each holds departments, each department its sections
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# --------------------------------------------------------------------------- the database
-
-
-class ThrowawayDatabase:
-    def __init__(self) -> None:
-        self.name = f"xietong_bench_org_{secrets.token_hex(4)}"
-        self.created = False
-
-    def create(self) -> None:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-        self.created = True
-        atexit.register(self.drop)
-
-    def drop(self) -> None:
-        if not self.created:
-            return
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: S110  (Django may not be set up yet; the drop below is what matters)
-            pass
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-        self.created = False
-        log(f"dropped database {self.name}")
-
-
-def configure(database: ThrowawayDatabase, data_dir: str) -> None:
-    """Django in this process, on the throw-away database, with the product's settings."""
-    for key in [k for k in os.environ if k.startswith("XIETONG_")]:
-        del os.environ[key]  # the caller's own installation must not leak in
-    os.environ["XIETONG_DATABASE_URL"] = PG_URL.format(name=database.name)
-    os.environ["XIETONG_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 # --------------------------------------------------------------------------- the organisation
@@ -272,7 +221,7 @@ def _stop(signum: int, frame: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
-    database = ThrowawayDatabase()
+    database = ThrowawayDatabase("org")
     data_dir = tempfile.mkdtemp(prefix="xietong-bench-org-")
     database.create()
     log(f"created database {database.name}")

@@ -85,10 +85,9 @@ def employee(transactional_db: Any) -> User:
 
 @pytest.fixture
 def administrator(transactional_db: Any) -> User:
-    """系统管理员: the built-in role that opens the 系统管理 section (and ``is_staff``, which
-    some views still read)."""
+    """系统管理员: the built-in role that opens the 系统管理 section."""
     admin = User.objects.create_user(
-        "sysadmin", STRONG_PASSWORD, name="系统管理员", is_staff=True, must_change_password=False
+        "sysadmin", STRONG_PASSWORD, name="系统管理员", must_change_password=False
     )
     grant_role(admin, builtin.SYSTEM_ADMIN)
     return admin

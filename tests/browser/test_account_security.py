@@ -112,3 +112,35 @@ def test_access_token_shown_once(browser: Browser, live_server: Any, employee: U
         expect(page.locator("#token-list")).to_contain_text(token[:11])
     finally:
         page.context.close()
+
+
+def test_administrator_must_enrol_two_factor_and_signs_in_with_it(
+    browser: Browser, live_server: Any, administrator: User, settings: Any
+) -> None:
+    """IA-06: the 三员 cannot reach any page on a password alone."""
+    settings.XIETONG_REQUIRE_ADMIN_2FA = True
+    page = open_page(browser, DESKTOP)
+    base = live_server.url
+    try:
+        log_in(page, base, "sysadmin", STRONG_PASSWORD)
+        assert urlparse(page.url).path == "/account/two-factor/setup/"
+        page.goto(f"{base}/ops/status/")
+        assert urlparse(page.url).path == "/account/two-factor/setup/"
+        device = TOTPDevice.objects.get(user=administrator, confirmed=False)
+        page.fill("#id_code", twofactor.current_code(device))
+        with page.expect_navigation():
+            page.click("button:has-text('验证并启用')")
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+
+        page.context.clear_cookies()
+        log_in(page, base, "sysadmin", STRONG_PASSWORD)
+        assert urlparse(page.url).path == "/account/two-factor/verify/"
+        device.refresh_from_db()
+        page.fill("#id_code", code_at(device, time.time() + 30))
+        with page.expect_navigation():
+            page.click("button[type=submit]:has-text('验证')")
+        response = page.goto(f"{base}/ops/status/")
+        assert response is not None
+        assert response.status == 200
+    finally:
+        page.context.close()

@@ -15,6 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from xietong.core import classification, clock
 from xietong.identity import policy
 
+# IA-08: names that attackers try first and that would look like shared or system accounts;
+# no account may carry them and a login with them fails like an unknown name.
+RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "sa", "system", "test", "guest"})
+
+
+def is_reserved_username(value: str) -> bool:
+    return fold_username(value) in RESERVED_USERNAMES
+
 
 def fold_username(value: str) -> str:
     """The form in which two login names are compared: NFKC, then case-folded."""

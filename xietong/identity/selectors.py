@@ -10,7 +10,15 @@ from django.db.models import Count, Q, QuerySet
 
 from xietong.core import clock
 from xietong.identity.lockout import LockPolicy, lock_end, lock_policy
-from xietong.identity.models import ApiToken, LoginAnomaly, LoginAttempt, User, UserSession, fold_username
+from xietong.identity.models import (
+    ApiToken,
+    LoginAnomaly,
+    LoginAttempt,
+    User,
+    UserSession,
+    fold_username,
+    is_reserved_username,
+)
 
 _Result = LoginAttempt.Result
 # Rows that end a series of failures for an account: the owner got in, or an admin unlocked.
@@ -20,7 +28,7 @@ _RESETS = (_Result.SUCCESS, _Result.UNLOCK)
 def user_for_login(username: str) -> User | None:
     """The account a typed login name (login name, case-insensitive, or 工号) refers to."""
     login = fold_username(username)
-    if not login:
+    if not login or is_reserved_username(login):
         return None
     return User.objects.filter(Q(username=login) | Q(employee_no=username.strip())).first()
 

@@ -29,7 +29,7 @@ from xietong.audit.services import record
 from xietong.core import access, clock
 from xietong.core.errors import DomainError, NotFoundError
 from xietong.identity import services as identity_services
-from xietong.identity.models import User, fold_username
+from xietong.identity.models import User, fold_username, is_reserved_username
 from xietong.org import guards, handover, selectors, sessions
 from xietong.org.models import Membership, OrgUnit, PersonnelChange, Position, StaffProfile
 
@@ -49,6 +49,8 @@ def username_error(value: str) -> str | None:
         return _("请填写用户名。")
     if not USERNAME_PATTERN.match(value):
         return _("用户名应为 2–64 位小写字母、数字或“.”“_”“-”，并以字母或数字开头。")
+    if is_reserved_username(value):
+        return _("“%(v)s”是系统保留的用户名，不能使用。") % {"v": value}
     return None
 
 

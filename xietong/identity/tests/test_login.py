@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.fixtures import STRONG_PASSWORD, make_user
-from xietong.identity.models import User
+from xietong.identity.models import User, fold_username
 
 pytestmark = pytest.mark.django_db
 INITIAL = "Initial#Pass2026"
@@ -152,3 +152,20 @@ def test_password_change_rejects_offsite_next(client: Client) -> None:
         {"old_password": INITIAL, "new_password1": STRONG_PASSWORD, "new_password2": STRONG_PASSWORD},
     )
     assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize("name", ["admin", "Root", "ＧＵＥＳＴ", "sa"])
+def test_ia08_reserved_names_cannot_log_in(client: Client, name: str) -> None:
+    # An account that predates the rule (e.g. made in a shell) still cannot be used.
+    User.objects.create_user(fold_username(name), STRONG_PASSWORD, name="保留名", must_change_password=False)
+    response = login(client, name, STRONG_PASSWORD)
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_ia08_reserved_names_cannot_be_created() -> None:
+    from xietong.org.user_services import username_error
+
+    assert username_error("admin") is not None
+    assert username_error("zhangwei") is None
