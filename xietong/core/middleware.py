@@ -4,7 +4,9 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from xietong.core.logging import request_id_var
 
@@ -30,4 +32,24 @@ class RequestIdMiddleware:
         request_id_var.set(request_id)
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class LanguageMiddleware:
+    """简体中文 unless the user chose another language with the switch (the language cookie).
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language, so a PC with an
+    English system would show English to a user who never asked for it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
         return response

@@ -127,3 +127,9 @@ def test_navigation_marks_the_module_of_the_page(user_client: Client) -> None:
         user_client.get(reverse("core:coming_soon", args=["documents"])).context["nav_active"] == "documents"
     )
     assert user_client.get(reverse("org:directory")).context["nav_active"] == "directory"
+
+
+def test_chinese_by_default_whatever_the_browser_language(user_client: Client) -> None:
+    html = user_client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert "我的待办" in html
