@@ -68,6 +68,24 @@ ADMINISTRATORS = (
 DEPARTMENT_ADMIN_UNIT = "HQ-ZH"  # 综合办公室: 张伟's department
 
 
+def create_administrators(*, unit: OrgUnit | None, password: str = "") -> list[tuple[str, str, str]]:
+    """The 三员 accounts that do not exist yet, each with its tier's built-in role and a one-time
+    password; returns (username, name, password) of those created."""
+    roles = builtin.ensure_builtin_roles()
+    created = []
+    for login, person, code in ADMINISTRATORS:
+        if User.objects.filter(username=login).exists():
+            continue
+        secret = password or random_password()
+        admin = User.objects.create(username=login, name=person)
+        user_set_initial_password(user=admin, password=secret)
+        if unit is not None:
+            Membership.objects.create(user=admin, unit=unit)
+        services.role_grant_by_system(role=roles[code], user=admin, reason="安装初始化")
+        created.append((login, person, secret))
+    return created
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     username: str
@@ -142,12 +160,7 @@ def load_demo(password: str = "") -> list[DemoAccount]:
     # the information centre, the platform's 归口管理部门 (R-123), with no position.
     roles = builtin.ensure_builtin_roles()
     info_center = OrgUnit.objects.get(code="HQ-XX")
-    for login, person, code in reversed(ADMINISTRATORS):
-        secret = password or random_password()
-        admin = User.objects.create(username=login, name=person, email=f"{login}@example.com")
-        user_set_initial_password(user=admin, password=secret)
-        Membership.objects.create(user=admin, unit=info_center)
-        services.role_grant_by_system(role=roles[code], user=admin, reason="演示数据")
+    for login, person, secret in reversed(create_administrators(unit=info_center, password=password)):
         accounts.insert(0, DemoAccount(login, person, info_center.name, person, secret))
 
     # The information centre is the platform's 归口管理部门 (R-123): its system administrator is

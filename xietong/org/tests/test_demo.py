@@ -123,3 +123,20 @@ def test_r16_the_general_office_head_administers_the_office_only() -> None:
     office = set(Membership.objects.filter(unit__code="HQ-ZH").values_list("user__username", flat=True))
     assert manageable == office
     assert "zhangwei" in manageable
+
+
+def test_install_creates_the_three_administrators_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from xietong.core import access
+
+    call_command("install")
+    out = capsys.readouterr().out
+    for username in ("sysadmin", "secadmin", "auditadmin"):
+        assert username in out
+        account = User.objects.get(username=username)
+        assert account.must_change_password
+        assert access.is_administrator(account)
+    assert access.can(User.objects.get(username="secadmin"), "identity.manage_roles")
+    assert not access.can(User.objects.get(username="sysadmin"), "audit.read")
+    call_command("install")
+    assert "已存在" in capsys.readouterr().out
+    assert User.objects.count() == 3
