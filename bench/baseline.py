@@ -706,7 +706,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--blocking-threads",
         type=positive,
-        help="Granian --blocking-threads for the production shape (default: Granian's own, 512)",
+        default=8,
+        help="Granian --blocking-threads for the production shape (default 8, as in docs/operations.md)",
     )
     parser.add_argument(
         "--wait-quiet",
