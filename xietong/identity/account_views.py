@@ -334,6 +334,8 @@ def user_sessions(request: AuthedRequest, user_id: int) -> HttpResponse:
 
 # -- personal API tokens (IA-05) ------------------------------------------------------------------
 
+NEW_TOKEN_KEY = "identity.new_token"  # noqa: S105  (a session key, not a secret)
+
 
 @never_cache
 @login_required
@@ -341,14 +343,13 @@ def user_sessions(request: AuthedRequest, user_id: int) -> HttpResponse:
 def token_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
     form = ApiTokenForm(request.POST or None)
-    created: tuple[ApiToken, str] | None = None
     allowed = not sessions.is_admin_tier(user)
     if request.method == "POST":
         if not reauth.is_recent(request):
             return redirect(reauth.confirm_url(request.get_full_path()))
         if form.is_valid():
             try:
-                created = services.api_token_create(
+                token, raw = services.api_token_create(
                     user=user,
                     name=form.cleaned_data["name"],
                     scope=form.cleaned_data["scope"],
@@ -358,15 +359,22 @@ def token_list(request: AuthedRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                form = ApiTokenForm()
+                # Post/redirect/get, so a reload cannot create a second token; the secret
+                # waits in the server-side session for exactly one page view.
+                request.session[NEW_TOKEN_KEY] = [token.pk, raw]
+                return redirect("identity:tokens")
+    created, raw_token = None, None
+    if request.method == "GET" and NEW_TOKEN_KEY in request.session:
+        token_id, raw_token = request.session.pop(NEW_TOKEN_KEY)
+        created = ApiToken.objects.filter(pk=token_id, user=user).first()
     return render(
         request,
         "identity/tokens.html",
         {
             "form": form,
             "allowed": allowed,
-            "created": created[0] if created else None,
-            "raw_token": created[1] if created else None,
+            "created": created,
+            "raw_token": raw_token if created else None,
             "tokens": selectors.api_tokens(user),
             "now": clock.now(),
             "breadcrumbs": [(_("访问令牌"), None)],
