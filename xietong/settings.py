@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "xietong.identity",
     "xietong.org",
     "xietong.notify",
+    "xietong.files",
+    "xietong.portal",
+    "xietong.notices",
     "xietong.workbench",
     "xietong.ops",
 ]

@@ -13,6 +13,8 @@ urlpatterns = [
     path("org/", include("xietong.org.urls")),
     path("security/", include("xietong.org.roles_urls")),
     path("notifications/", include("xietong.notify.urls")),
+    path("portal/", include("xietong.portal.urls")),
+    path("notices/", include("xietong.notices.urls")),
     path("", include("xietong.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -51,7 +51,7 @@ M = TypeVar("M", bound=models.Model)
 
 #: Modules of the platform itself. A permission of any other module is *business content*
 #: (documents, workflow, files, chat …), which the 三员 administrators never hold (AC-05).
-PLATFORM_MODULES = frozenset({"core", "org", "identity", "audit", "ops", "moderation", "notify"})
+PLATFORM_MODULES = frozenset({"core", "org", "identity", "audit", "ops", "moderation", "notify", "workbench"})
 
 #: The three administrator tiers of 三员分立: system, security (安全保密), audit (安全审计).
 TRIAD = ("system", "security", "audit")

@@ -67,6 +67,8 @@ register_permission("ops.view_status", _("查看系统状态"), reserved_for="sy
 register_permission("ops.broadcast", _("发布系统消息"), reserved_for="system", admin=True)
 # Group robots (DingTalk, WeCom, Feishu) and other webhooks that notifications go out to (R-66).
 register_permission("notify.manage_webhooks", _("管理消息推送"), reserved_for="system", admin=True)
+# Shortcuts to business systems on the workbench: name, icon, address, who sees them.
+register_permission("workbench.manage_shortcuts", _("管理工作台快捷入口"), reserved_for="system", admin=True)
 
 # 安全保密管理员: grants, clearances, security policy.
 register_permission("identity.manage_roles", _("管理角色与授权"), reserved_for="security", admin=True)
@@ -83,6 +85,9 @@ register_permission("identity.read_login_log", _("查看登录日志"), reserved
 # R-31: sending a notification to a whole department (within the holder's data scope) or to
 # everyone (a group-wide scope). Business staff such as the 综合办公室 hold it, no 三员 tier.
 register_permission("notify.send_to_units", _("向部门或全员发送通知"))
+
+# R-88: a business system's API account pushes to-dos into its users' workbenches.
+register_permission("workbench.push_todos", _("向工作台推送待办"))
 
 # Content rules (lexicon, review queue, violations): held by the 安全管理员 (org.builtin). Not
 # reserved, so that a dedicated 内容审核 role outside the three tiers may hold it instead; the

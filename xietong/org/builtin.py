@@ -17,6 +17,10 @@ SECURITY_ADMIN = "security_admin"
 AUDIT_ADMIN = "audit_admin"
 DEPARTMENT_ADMIN = "department_admin"
 EMPLOYEE = "employee"
+NOTICE_PUBLISHER = "notice_publisher"
+PORTAL_ADMIN = "portal_admin"
+PORTAL_REVIEWER = "portal_reviewer"
+INTEGRATION = "integration"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ BUILTIN_ROLES = (
             "ops.view_status",
             "ops.broadcast",
             "notify.manage_webhooks",
+            # Shortcuts to business systems on everyone's workbench (org migration 0008).
+            "workbench.manage_shortcuts",
         ),
     ),
     BuiltinRole(
@@ -80,8 +86,42 @@ BUILTIN_ROLES = (
         "普通用户",
         "每个有效账号自动拥有的最小基础权限。",
         Role.AdminTier.NONE,
-        ("org.view_directory",),
+        # Reading the portal and one's own notices, and notifying named colleagues; every
+        # article and notice narrows this by its audience and 密级 (migration org 0008).
+        ("org.view_directory", "portal.read", "notices.read", "notices.publish"),
         is_default=True,
+        default_scope=DataScope.GROUP,
+    ),
+    BuiltinRole(
+        NOTICE_PUBLISHER,
+        "通知发布员",
+        "向授权范围内的部门发布通知，查看这些部门的通知及回执。",
+        Role.AdminTier.NONE,
+        ("notices.publish", "notices.manage", "notify.send_to_units"),
+        default_scope=DataScope.DEPARTMENT_TREE,
+    ),
+    BuiltinRole(
+        PORTAL_ADMIN,
+        "门户管理员",
+        "设置门户栏目及其管理部门、发布人，审核各栏目的文章。",
+        Role.AdminTier.NONE,
+        ("portal.manage_channels", "portal.review"),
+        default_scope=DataScope.GROUP,
+    ),
+    BuiltinRole(
+        PORTAL_REVIEWER,
+        "栏目审核员",
+        "审核本部门管理的栏目中提交的文章。",
+        Role.AdminTier.NONE,
+        ("portal.review",),
+        default_scope=DataScope.DEPARTMENT,
+    ),
+    BuiltinRole(
+        INTEGRATION,
+        "业务系统接入",
+        "供业务系统的接口账号使用：向用户的工作台推送待办。",
+        Role.AdminTier.NONE,
+        ("workbench.push_todos",),
         default_scope=DataScope.GROUP,
     ),
 )

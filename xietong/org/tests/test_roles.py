@@ -93,7 +93,10 @@ def test_r08_each_tier_sees_only_its_own_admin_functions(
 
 def test_r12_fresh_account_holds_only_baseline(employee: User) -> None:
     baseline = set(role(builtin.EMPLOYEE).permissions)
-    assert access.grants_of(employee).codenames == baseline == {"org.view_directory"}
+    # The directory, reading the portal and one's own notices, notifying named colleagues:
+    # no administration and nothing beyond what every colleague may do.
+    assert access.grants_of(employee).codenames == baseline
+    assert baseline == {"org.view_directory", "portal.read", "notices.read", "notices.publish"}
     assert not access.is_administrator(employee)
     assert employee.clearance == classification.INTERNAL
 

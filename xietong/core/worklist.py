@@ -1,0 +1,149 @@
+"""What the workbench shows, offered by the modules that own it (R-75, R-88).
+
+The workbench (an aggregator) imports no business app: each module registers, in its
+``AppConfig.ready``, the providers of what it has for one user —
+
+* a **to-do provider**: the items waiting for the user (approvals, notices awaiting a receipt,
+  documents to handle …) with their total count;
+* a **schedule provider**: the user's entries of one day (meetings, notice events …);
+* a **feed provider**: short lists of links (unread notices, latest articles per channel).
+
+A provider takes the acting user and returns only what that user may see; it must answer with
+a fixed number of indexed queries whatever the amount of data (the workbench's budget is
+50 ms in all). A provider that fails is logged and left out: one broken module must not take
+the home page down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One thing to do."""
+
+    title: str
+    link: str
+    #: When it reached the user (sorts the list: newest first after urgent and overdue ones).
+    at: dt.datetime | None = None
+    due: dt.datetime | None = None
+    #: 急办: listed first, marked red (R-65).
+    urgent: bool = False
+    #: A short second line: who sent it, from which flow …
+    detail: str = ""
+
+    def overdue(self, now: dt.datetime) -> bool:
+        return self.due is not None and self.due < now
+
+
+@dataclass(frozen=True)
+class WorkList:
+    """The first items of a list and the size of the whole list."""
+
+    count: int = 0
+    items: list[WorkItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    title: str
+    link: str
+    start: dt.datetime
+    end: dt.datetime | None = None
+    place: str = ""
+    all_day: bool = False
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    title: str
+    link: str
+    at: dt.datetime | None = None
+    #: A badge before the title: 置顶, 急办, a channel name …
+    tag: str = ""
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class FeedSection:
+    """One block of a feed: a heading, its links and a "more" link."""
+
+    key: str
+    title: str
+    links: list[FeedLink]
+    more: str = ""
+    count: int | None = None
+
+
+TodoFunction = Callable[[Any, int], WorkList]
+ScheduleFunction = Callable[[Any, dt.date], list[ScheduleEntry]]
+FeedFunction = Callable[[Any, int], list[FeedSection]]
+
+
+@dataclass(frozen=True)
+class Provider:
+    key: str
+    label: str | Promise
+    icon: str
+    function: Callable[..., Any]
+    #: Lower comes first on the page.
+    order: int = 100
+
+
+_todos: dict[str, Provider] = {}
+_schedules: dict[str, Provider] = {}
+_feeds: dict[str, Provider] = {}
+
+
+def _register(registry: dict[str, Provider], provider: Provider) -> Provider:
+    # Registering a key again replaces the provider (apps are set up again in tests).
+    registry[provider.key] = provider
+    return provider
+
+
+def register_todos(
+    key: str, label: str | Promise, function: TodoFunction, *, icon: str = "check2-square", order: int = 100
+) -> Provider:
+    """``function(user, limit)`` → the user's ``WorkList`` of this kind (at most ``limit`` items)."""
+    return _register(_todos, Provider(key, label, icon, function, order))
+
+
+def register_schedule(
+    key: str,
+    label: str | Promise,
+    function: ScheduleFunction,
+    *,
+    icon: str = "calendar-event",
+    order: int = 100,
+) -> Provider:
+    """``function(user, day)`` → the user's entries on ``day`` (local date), any order."""
+    return _register(_schedules, Provider(key, label, icon, function, order))
+
+
+def register_feed(
+    key: str, label: str | Promise, function: FeedFunction, *, icon: str = "newspaper", order: int = 100
+) -> Provider:
+    """``function(user, limit)`` → sections of at most ``limit`` links each."""
+    return _register(_feeds, Provider(key, label, icon, function, order))
+
+
+def _sorted(registry: dict[str, Provider]) -> list[Provider]:
+    return sorted(registry.values(), key=lambda provider: (provider.order, provider.key))
+
+
+def todo_providers() -> list[Provider]:
+    return _sorted(_todos)
+
+
+def schedule_providers() -> list[Provider]:
+    return _sorted(_schedules)
+
+
+def feed_providers() -> list[Provider]:
+    return _sorted(_feeds)
