@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from pypinyin import lazy_pinyin
 
+from xietong.core import demo as core_demo
 from xietong.identity.models import User
 from xietong.identity.services import user_set_initial_password
 from xietong.org import builtin, services
@@ -176,6 +177,10 @@ def load_demo(password: str = "") -> list[DemoAccount]:
         scope=DataScope.DEPARTMENT_TREE,
         reason="演示数据",
     )
+
+    # The business modules' demo content (portal articles, notices …), by registration.
+    for loader in core_demo.loaders():
+        loader.load()
     return accounts
 
 
