@@ -1,10 +1,11 @@
 // Bundle our JS and CSS (with Bootstrap, bootstrap-icons, htmx and Alpine from npm) into
-// xietong/static/dist. Nothing is loaded from a CDN: intranets have no internet.
+// xietong/static/dist. Nothing is loaded from a CDN: intranets have no internet. The rich-text
+// editor (Tiptap) is a bundle of its own, loaded only by the pages that edit rich text.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const options = {
-  entryPoints: { app: 'src/app.js', 'app-style': 'src/app.css' },
+  entryPoints: { app: 'src/app.js', 'app-style': 'src/app.css', editor: 'src/editor.js' },
   bundle: true,
   minify: !watch,
   sourcemap: true,

@@ -19,10 +19,13 @@ from xietong.core.errors import DomainError, error_body
 from xietong.identity.api import router as identity_router
 from xietong.identity.apitokens import ApiTokenAuth
 from xietong.moderation.api import router as moderation_router
+from xietong.notices.api import router as notices_router
 from xietong.notify.api import router as notify_router
 from xietong.ops.api import router as ops_router
 from xietong.org.api import router as org_router
 from xietong.org.roles_api import router as roles_router
+from xietong.portal.api import router as portal_router
+from xietong.workbench.api import router as workbench_router
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -98,3 +101,6 @@ api.add_router("/moderation/", moderation_router)
 api.add_router("/org/", org_router)
 api.add_router("/roles/", roles_router)
 api.add_router("/notifications/", notify_router)
+api.add_router("/notices/", notices_router)
+api.add_router("/portal/", portal_router)
+api.add_router("/workbench", workbench_router)

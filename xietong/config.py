@@ -109,6 +109,24 @@ def redis_url(name: str) -> str:
     return url
 
 
+def clamd_url(name: str) -> str:
+    """Where clamd listens: ``tcp://host:port`` or ``unix:///path/to/clamd.ctl``; empty when unset."""
+    url = raw(name)
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    hint = "应为 tcp://主机:端口 或 unix:///套接字路径，如 tcp://127.0.0.1:3310"
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{PREFIX}{name}={url!r} 格式错误：{hint}") from None
+    if parts.scheme == "tcp" and parts.hostname and port:
+        return url
+    if parts.scheme == "unix" and not parts.netloc and parts.path.startswith("/"):
+        return url
+    raise ImproperlyConfigured(f"{PREFIX}{name}={url!r} 格式错误：{hint}")
+
+
 def email(name: str, default: str) -> dict[str, Any]:
     url = raw(name) or default
     scheme = urlsplit(url).scheme.lower()

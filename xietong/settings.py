@@ -340,6 +340,19 @@ XIETONG_OUTBOUND_HOSTS = config.word_list(
 # variables are ignored so that no request leaves by a route nobody configured.
 XIETONG_OUTBOUND_PROXY = config.raw("OUTBOUND_PROXY")
 
+# Uploads (xietong.files): size limits, and the clamd daemon every upload is scanned with. Without
+# XIETONG_CLAMD_URL a built-in scanner checks for the EICAR test file, executables and ZIP bombs
+# only; production should run clamd (see xietong/files/scanning.py). nginx's client_max_body_size
+# must be at least the largest limit.
+XIETONG_UPLOAD_MAX_BYTES = config.integer("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+XIETONG_UPLOAD_IMAGE_MAX_BYTES = config.integer("UPLOAD_IMAGE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+# The built-in scanner refuses a ZIP (also .docx, .xlsx, …) that unpacks to more than this,
+# or whose content is packed more tightly than this ratio: a ZIP bomb.
+XIETONG_UPLOAD_ZIP_MAX_UNPACKED_BYTES = config.integer("UPLOAD_ZIP_MAX_UNPACKED_BYTES", 1024**3, minimum=1)
+XIETONG_UPLOAD_ZIP_MAX_RATIO = config.integer("UPLOAD_ZIP_MAX_RATIO", 100, minimum=2, maximum=100_000)
+XIETONG_CLAMD_URL = config.clamd_url("CLAMD_URL")
+XIETONG_CLAMD_TIMEOUT = config.integer("CLAMD_TIMEOUT", 60, minimum=1, maximum=600)
+
 
 def validate_production() -> None:
     """Refuse insecure production settings before anything is served."""

@@ -12,12 +12,19 @@ A provider takes the acting user and returns only what that user may see; it mus
 a fixed number of indexed queries whatever the amount of data (the workbench's budget is
 50 ms in all). A provider that fails is logged and left out: one broken module must not take
 the home page down.
+
+The page refreshes a card live when an event of the provider's module reaches it: a pushed
+event whose type, or a notification whose kind, starts with the first part of the provider's
+key (``portal.`` for ``portal.latest``). A module that changes what its provider answers
+should therefore push an event of its own (``events.push_to_user(uid, "portal.published", …)``)
+or notify the people concerned.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +55,8 @@ class WorkList:
 
     count: int = 0
     items: list[WorkItem] = field(default_factory=list)
+    #: The provider's own page listing all of them ("查看全部"); empty when it has none.
+    more: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,11 @@ class FeedSection:
     count: int | None = None
 
 
+#: Where a feed's sections appear on the workbench: the 通知 card (notices and the like) or
+#: the 最新资讯 card (articles per channel).
+FEED_NOTICES = "notices"
+FEED_NEWS = "news"
+
 TodoFunction = Callable[[Any, int], WorkList]
 ScheduleFunction = Callable[[Any, dt.date], list[ScheduleEntry]]
 FeedFunction = Callable[[Any, int], list[FeedSection]]
@@ -94,6 +108,8 @@ class Provider:
     function: Callable[..., Any]
     #: Lower comes first on the page.
     order: int = 100
+    #: Feeds only: the card the sections go to (``FEED_NEWS`` or ``FEED_NOTICES``).
+    card: str = FEED_NEWS
 
 
 _todos: dict[str, Provider] = {}
@@ -127,10 +143,44 @@ def register_schedule(
 
 
 def register_feed(
-    key: str, label: str | Promise, function: FeedFunction, *, icon: str = "newspaper", order: int = 100
+    key: str,
+    label: str | Promise,
+    function: FeedFunction,
+    *,
+    icon: str = "newspaper",
+    order: int = 100,
+    card: str = FEED_NEWS,
 ) -> Provider:
-    """``function(user, limit)`` → sections of at most ``limit`` links each."""
-    return _register(_feeds, Provider(key, label, icon, function, order))
+    """``function(user, limit)`` → sections of at most ``limit`` links each, shown in the
+    最新资讯 card, or with ``card=FEED_NOTICES`` in the 通知 card beside the unread
+    notifications."""
+    if card not in (FEED_NEWS, FEED_NOTICES):
+        raise ValueError(f"feed card {card!r} must be {FEED_NEWS!r} or {FEED_NOTICES!r}")
+    return _register(_feeds, Provider(key, label, icon, function, order, card))
+
+
+def unregister(key: str) -> None:
+    """Remove the provider ``key`` of any kind (tests, a module switched off)."""
+    for registry in (_todos, _schedules, _feeds):
+        registry.pop(key, None)
+
+
+@contextmanager
+def isolated(*, keep: Iterable[str] | None = None) -> Iterator[None]:
+    """For tests: what is registered inside the block is gone after it. With ``keep``, only
+    the providers of those keys stay registered meanwhile (the others are back afterwards)."""
+    saved = [(registry, dict(registry)) for registry in (_todos, _schedules, _feeds)]
+    if keep is not None:
+        kept = set(keep)
+        for registry, _before in saved:
+            for key in [key for key in registry if key not in kept]:
+                del registry[key]
+    try:
+        yield
+    finally:
+        for registry, before in saved:
+            registry.clear()
+            registry.update(before)
 
 
 def _sorted(registry: dict[str, Provider]) -> list[Provider]:

@@ -2,8 +2,10 @@
 
 - ``POST /check``: any signed-in user — the verdict on some fields, for live hints in forms;
   nothing is recorded (storing a text goes through the owning app, which calls ``screen``).
-- The lexicon (categories and words), the review queue and the violation register: holders
-  of ``moderation.manage`` only; anyone else gets 403 ``forbidden``.
+- ``POST /reports``: any signed-in user reports an object they can see (R-28, R-29); an
+  object they cannot see, or that nobody made reportable, is 404 alike.
+- The lexicon (categories and words), the review queue, the report queue and the violation
+  register: holders of ``moderation.manage`` only; anyone else gets 403 ``forbidden``.
 
 Each route parses, calls one selector or service, and shapes the answer.
 """
@@ -20,13 +22,19 @@ from xietong.core.errors import DomainError, PermissionDeniedError
 from xietong.identity.models import User
 from xietong.identity.types import AuthedRequest
 from xietong.moderation import selectors, services
-from xietong.moderation.models import ReviewItem, SensitiveWord, Violation, WordCategory
+from xietong.moderation.models import Report, ReviewItem, SensitiveWord, Violation, WordCategory
 from xietong.moderation.schemas import (
     CHECK_MAX_CHARS,
     CategoryIn,
     CategoryOut,
     CheckIn,
     DecisionIn,
+    ReportIn,
+    ReportOut,
+    ReportPageOut,
+    ReportQuery,
+    ReportReceiptOut,
+    ReportResolveIn,
     ReviewOut,
     ReviewPageOut,
     ReviewQuery,
@@ -216,6 +224,76 @@ def reject_review(request: AuthedRequest, item_id: int, body: DecisionIn) -> dic
     item = selectors.review_get(actor=request.user, item_id=item_id)
     services.review_reject(actor=request.user, item=item, note=body.note)
     return _review(selectors.review_get(actor=request.user, item_id=item_id))
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _report(row: Report) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "target": row.target_ref,
+        "reason": row.reason,
+        "reason_label": row.get_reason_display(),
+        "note": row.note,
+        "title": row.title,
+        "excerpt": row.excerpt,
+        "link": row.link,
+        "author": _person(row.author),
+        "classification": row.classification,
+        "reporter": _person(row.reporter),
+        "created_at": row.created_at,
+        "status": row.status,
+        "handled_by": _person(row.handled_by),
+        "handled_at": row.handled_at,
+        "outcome_note": row.outcome_note,
+        "violation_id": row.violation_id,
+        "target_reports": getattr(row, "target_reports", 1),
+        "target_pending": getattr(row, "target_pending", 0),
+    }
+
+
+@router.post("/reports", response={201: ReportReceiptOut}, summary="举报内容")
+def create_report(request: AuthedRequest, body: ReportIn) -> Status[dict[str, Any]]:
+    target, _handler = selectors.report_target(ref=body.target)
+    report = services.report_create(actor=request.user, target=target, reason=body.reason, note=body.note)
+    return Status(
+        201,
+        {
+            "id": report.pk,
+            "target": report.target_ref,
+            "reason": report.reason,
+            "status": report.status,
+            "created_at": report.created_at,
+        },
+    )
+
+
+@router.get("/reports", response=ReportPageOut, summary="举报队列（默认待处理，先举报的在前）")
+def list_reports(request: AuthedRequest, query: Query[ReportQuery]) -> dict[str, Any]:
+    _require(request)
+    rows = selectors.reports(
+        actor=request.user,
+        status=None if query.status == "all" else query.status,
+        reason=query.reason or "",
+    )
+    count, items = _slice(rows, query.offset, query.limit)
+    return {"count": count, "items": [_report(row) for row in items]}
+
+
+@router.post("/reports/{report_id}/resolve", response=ReportOut, summary="处理举报：屏蔽或不予处理")
+def resolve_report(request: AuthedRequest, report_id: int, body: ReportResolveIn) -> dict[str, Any]:
+    _require(request)
+    report = selectors.report_get(actor=request.user, report_id=report_id)
+    resolved = services.report_resolve(
+        actor=request.user,
+        report=report,
+        hide=body.hide,
+        note=body.note,
+        violation=body.violation,
+        severity=body.severity,
+    )
+    return _report(resolved)
 
 
 # --------------------------------------------------------------------------- violations

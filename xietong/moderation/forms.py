@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from xietong.moderation.models import Action, Sanction, Violation, WordCategory
+from xietong.moderation.models import Action, Report, Sanction, Violation, WordCategory
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -169,3 +169,50 @@ class ViolationForm(_Styled, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._style()
+
+
+class ReportForm(forms.Form):
+    """The report button's modal: ``target`` is ``app_label.model:pk``."""
+
+    target = forms.CharField(max_length=200)
+    reason = forms.ChoiceField(
+        label=_("举报原因"),
+        choices=Report.Reason.choices,
+        error_messages={"required": _("请选择举报原因。"), "invalid_choice": _("请选择举报原因。")},
+    )
+    note = forms.CharField(
+        label=_("补充说明"),
+        max_length=500,
+        required=False,
+        error_messages={"max_length": _("补充说明不能超过 500 个字符。")},
+    )
+
+
+class ReportFilterForm(_Styled, forms.Form):
+    small = True
+    status = forms.ChoiceField(
+        label=_("状态"), choices=[*Report.Status.choices, ("all", _("全部"))], required=False
+    )
+    reason = forms.ChoiceField(
+        label=_("举报原因"), choices=[("", _("全部原因")), *Report.Reason.choices], required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def filters(self) -> dict[str, Any]:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        status = data.get("status") or Report.Status.PENDING
+        return {"status": None if status == "all" else status, "reason": data.get("reason") or ""}
+
+
+class ReportDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("hide", _("屏蔽")), ("dismiss", _("不予处理"))])
+    note = forms.CharField(label=_("处理意见"), max_length=500, required=False)
+    violation = forms.BooleanField(label=_("登记违规"), required=False)
+    severity = forms.ChoiceField(
+        label=_("情节"),
+        choices=[("", _("按违规次数")), *Violation.Severity.choices],
+        required=False,
+    )

@@ -1,5 +1,5 @@
-"""Content rules (R-27, R-128, R-129): the sensitive-word lexicon, content held for review,
-and the violation register with its sanctions.
+"""Content rules (R-27, R-28, R-29, R-128, R-129): the sensitive-word lexicon, content held
+for review, users' reports of content, and the violation register with its sanctions.
 
 Write through ``xietong.moderation.services`` only: every lexicon change must also change
 the lexicon version, or running processes keep matching against the old words.
@@ -170,6 +170,8 @@ class Violation(models.Model):
 
         BLOCKED = "blocked", _("拦截")
         REJECTED = "rejected", _("审核驳回")
+        #: Reported by a user, and hidden by a moderator (R-28, R-29).
+        HIDDEN = "hidden", _("举报屏蔽")
         RECORDED = "recorded", _("登记")
 
     class Escalation(models.TextChoices):
@@ -262,3 +264,101 @@ class Sanction(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class Report(models.Model):
+    """A user's report (举报) of a message, a post or a comment (R-28, R-29).
+
+    Like ``ReviewItem``, the report names its object by app label, model and primary key; the
+    handler its app registered (``registry.register_report_handler``) describes the object,
+    says who may report it and hides it. The snapshot is what the reporter saw when they
+    reported: the moderator judges that, even if the author edits or deletes the object
+    afterwards, and even if the moderator may not open the object itself (the 三员 hold no
+    business permission).
+    """
+
+    class Reason(models.TextChoices):
+        UNRELATED = "unrelated", _("与工作无关")
+        ABUSE = "abuse", _("辱骂攻击")
+        FALSE = "false", _("诽谤不实")
+        SECRET = "secret", _("泄密")
+        OTHER = "other", _("其他")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待处理")
+        HIDDEN = "hidden", _("已屏蔽")
+        DISMISSED = "dismissed", _("不予处理")
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("举报人"), on_delete=models.PROTECT, related_name="+"
+    )
+    app_label = models.CharField(_("应用"), max_length=100)
+    model_name = models.CharField(_("对象类型"), max_length=100)
+    object_id = models.CharField(_("对象编号"), max_length=64)
+    reason = models.CharField(_("举报原因"), max_length=16, choices=Reason.choices)
+    note = models.CharField(_("补充说明"), max_length=500, blank=True)
+    # The snapshot (``registry.Reported``).
+    title = models.CharField(_("标题"), max_length=200, blank=True)
+    excerpt = models.TextField(_("内容摘录"), blank=True)
+    link = models.CharField(_("链接"), max_length=500, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("作者"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    #: The content's 密级: the queue shows the report only to cleared moderators.
+    classification = models.PositiveSmallIntegerField(_("密级"), default=0)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    outcome_note = models.CharField(_("处理意见"), max_length=500, blank=True)
+    #: The violation of the author recorded with the decision, if the moderator recorded one.
+    violation = models.ForeignKey(
+        Violation,
+        verbose_name=_("违规记录"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    created_at = models.DateTimeField(_("举报时间"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("举报")
+        verbose_name_plural = _("举报")
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="moderation_report_queue"),
+            models.Index(fields=["app_label", "model_name", "object_id"], name="moderation_report_target"),
+            # The rate limit counts one person's reports of the last hour.
+            models.Index(fields=["reporter", "created_at"], name="moderation_report_reporter"),
+        ]
+        constraints = [
+            # One open report per person and object: reporting again adds nothing.
+            models.UniqueConstraint(
+                fields=["reporter", "app_label", "model_name", "object_id"],
+                condition=models.Q(status="pending"),
+                name="moderation_report_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}#{self.object_id}"
+
+    @property
+    def model_label(self) -> str:
+        return f"{self.app_label}.{self.model_name}"
+
+    @property
+    def target_ref(self) -> str:
+        """The reference the report button posts: ``app_label.model:pk``."""
+        return f"{self.model_label}:{self.object_id}"

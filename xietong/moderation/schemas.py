@@ -185,3 +185,68 @@ class ViolationOut(Schema):
 class SanctionIn(Schema):
     kind: Literal["verbal_warning", "written_warning", "fine", "demotion", "suspension", "dismissal"]
     note: str = Field("", max_length=500)
+
+
+ReasonName = Literal["unrelated", "abuse", "false", "secret", "other"]
+ReportStatusName = Literal["pending", "hidden", "dismissed"]
+
+
+class ReportIn(Schema):
+    target: str = Field(
+        ..., min_length=3, max_length=200, description="被举报对象：app_label.model:pk，如 portal.comment:12"
+    )
+    reason: ReasonName = Field(
+        description="unrelated 与工作无关；abuse 辱骂攻击；false 诽谤不实；secret 泄密；other 其他"
+    )
+    note: str = Field("", max_length=500)
+
+
+class ReportReceiptOut(Schema):
+    """What the reporter gets back: their report, not the moderators' view of it."""
+
+    id: int
+    target: str
+    reason: ReasonName
+    status: ReportStatusName
+    created_at: dt.datetime
+
+
+class ReportOut(Schema):
+    id: int
+    target: str = Field(description="被举报对象：app_label.model:pk")
+    reason: ReasonName
+    reason_label: str
+    note: str
+    title: str = Field(description="举报时举报人看到的标题")
+    excerpt: str = Field(description="举报时举报人看到的内容摘录")
+    link: str
+    author: PersonRef | None
+    classification: int
+    reporter: PersonRef
+    created_at: dt.datetime
+    status: ReportStatusName
+    handled_by: PersonRef | None
+    handled_at: dt.datetime | None
+    outcome_note: str
+    violation_id: int | None
+    target_reports: int = Field(description="同一对象的举报总数")
+    target_pending: int = Field(description="同一对象待处理的举报数")
+
+
+class ReportPageOut(Schema):
+    count: int
+    items: list[ReportOut]
+
+
+class ReportQuery(Schema):
+    status: Literal["pending", "hidden", "dismissed", "all"] = "pending"
+    reason: ReasonName | None = None
+    limit: int = Field(20, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class ReportResolveIn(Schema):
+    hide: bool = Field(description="true 屏蔽该内容；false 不予处理")
+    note: str = Field("", max_length=500)
+    violation: bool = Field(False, description="同时为作者登记违规（仅屏蔽时）")
+    severity: Literal["minor", "general", "serious"] | None = Field(None, description="省略时按违规次数定级")

@@ -1,8 +1,9 @@
 """Reads of the moderation app, scoped to what the acting user may see.
 
-Everything here needs ``moderation.manage``. The lexicon is one for the whole group; the
-review queue and the violation register follow the holder's data scope over the author's
-units, and the queue hides content above the reviewer's clearance.
+Everything here needs ``moderation.manage``, except ``report_target`` (any signed-in user
+reporting an object). The lexicon is one for the whole group; the review queue, the report
+queue and the violation register follow the holder's data scope over the author's units,
+and the queues hide content above the moderator's clearance.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from xietong.core import access, clock
+from xietong.core.errors import NotFoundError
 from xietong.identity.models import User
-from xietong.moderation.models import ReviewItem, SensitiveWord, Violation, WordCategory
+from xietong.moderation import registry
+from xietong.moderation.models import Report, ReviewItem, SensitiveWord, Violation, WordCategory
 
 MANAGE = "moderation.manage"
 
@@ -97,6 +105,100 @@ def review_get(*, actor: User, item_id: object) -> ReviewItem:
 
 def pending_count(*, actor: User) -> int:
     return reviews(actor=actor).count()
+
+
+# --------------------------------------------------------------------------- reports (R-28, R-29)
+
+
+def report_target(*, ref: str) -> tuple[models.Model, registry.ReportHandler]:
+    """The object a report button names (``"app_label.model:pk"``) and its handler.
+
+    ``NotFoundError`` alike for a malformed reference, a model nobody made reportable and a
+    missing object; whether the user may see the object is the service's check
+    (``services.report_create``)."""
+    label, colon, pk = str(ref).strip().rpartition(":")
+    handler = registry.report_handler(label) if colon and pk else None
+    missing = NotFoundError(_("对象不存在或无权访问。"))
+    if handler is None:
+        raise missing
+    try:
+        model = apps.get_model(label)
+        obj = model._default_manager.filter(pk=pk).first()
+    except (LookupError, ValueError, TypeError, ValidationError):
+        raise missing from None
+    if obj is None:
+        raise missing
+    return obj, handler
+
+
+def _reports_on_same_target(**status: str) -> Subquery:
+    same = Report.objects.filter(
+        app_label=OuterRef("app_label"),
+        model_name=OuterRef("model_name"),
+        object_id=OuterRef("object_id"),
+        **status,
+    )
+    counted = same.order_by().values("app_label").annotate(n=Count("pk")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
+def _handleable(actor: User, rows: QuerySet[Report]) -> QuerySet[Report]:
+    return access.restrict(
+        actor, MANAGE, rows, unit_field="author__memberships__unit", classification_field="classification"
+    )
+
+
+def reports(*, actor: User, status: str | None = Report.Status.PENDING, reason: str = "") -> QuerySet[Report]:
+    """Reports the actor may handle (the author in their data scope, the content within
+    their clearance): oldest first while pending, newest first otherwise. Each row carries
+    ``target_reports`` (every report of the same object) and ``target_pending``."""
+    rows = _handleable(actor, Report.objects.all()).select_related(
+        "reporter", "author", "handled_by", "violation"
+    )
+    if status:
+        rows = rows.filter(status=status)
+    if reason:
+        rows = rows.filter(reason=reason)
+    rows = rows.annotate(
+        target_reports=Coalesce(_reports_on_same_target(), 0),
+        target_pending=Coalesce(_reports_on_same_target(status=Report.Status.PENDING), 0),
+    )
+    if status == Report.Status.PENDING:
+        return rows.order_by("created_at", "pk")
+    return rows.order_by("-created_at", "-pk")
+
+
+def report_get(*, actor: User, report_id: object) -> Report:
+    return access.get_visible(actor, MANAGE, reports(actor=actor, status=None), report_id)
+
+
+def pending_reports(*, actor: User) -> QuerySet[Report]:
+    """The pending reports the actor may handle, oldest first, without the queue's counts."""
+    pending = Report.objects.filter(status=Report.Status.PENDING)
+    return _handleable(actor, pending).order_by("created_at", "pk")
+
+
+def report_pending_count(*, actor: User) -> int:
+    return pending_reports(actor=actor).count()
+
+
+def moderators_of(report: Report, *, limit: int = 100) -> list[User]:
+    """The active holders of ``moderation.manage`` who see ``report`` in their queue (their
+    data scope covers the author, their clearance the content): the people to tell."""
+    from xietong.org.audience import Audience, audience_users  # org sits above moderation
+    from xietong.org.models import Role
+
+    codes = frozenset(
+        code for code, permissions in Role.objects.values_list("code", "permissions") if MANAGE in permissions
+    )
+    holders = audience_users(Audience(roles=codes)) if codes else User.objects.none()
+    candidates = (holders | User.objects.filter(is_superuser=True, is_active=True)).distinct()
+    # Few people moderate; each is checked the way the queue filters.
+    return [
+        person
+        for person in candidates.order_by("pk")[:limit]
+        if _handleable(person, Report.objects.filter(pk=report.pk)).exists()
+    ]
 
 
 # --------------------------------------------------------------------------- violations

@@ -1,6 +1,6 @@
 """Content rules: the one API through which every app checks user-written text (R-27),
-the review of held content, the lexicon, and the violation register with its sanctions
-(R-128, R-129).
+the review of held content, users' reports of content (R-28, R-29), the lexicon, and the
+violation register with its sanctions (R-128, R-129).
 
 How an app stores a text (a title, a body, a comment, the name of an upload)::
 
@@ -19,6 +19,10 @@ and, once at start-up, ``registry.register_review_handler("portal.article", on_a
 on_reject=…)``. Call ``screen`` before opening your own transaction: the violation it records
 on a refusal must not roll back with the refused write.
 
+Reports: an app makes its objects reportable with ``registry.register_report_handler``;
+``report_create`` files a user's report, ``report_resolve`` hides the object (or not) for
+every pending report of it at once, and may record a violation of the author.
+
 Repeated breaches: each block, and each rejection of held content, is a violation. The
 first in 90 days is recorded as a warning to the author, who is told in the notification
 centre; from the third in 90 days on, the author's department heads
@@ -27,6 +31,7 @@ centre; from the third in 90 days on, the author's department heads
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +39,9 @@ from typing import Any, Literal
 
 from django.apps import apps
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -47,7 +54,15 @@ from xietong.identity import services as identity_services
 from xietong.identity.models import User, UserSession
 from xietong.moderation import lexicon, registry, selectors
 from xietong.moderation.matcher import BLOCK, HOLD, Hit, normalize
-from xietong.moderation.models import Action, ReviewItem, Sanction, SensitiveWord, Violation, WordCategory
+from xietong.moderation.models import (
+    Action,
+    Report,
+    ReviewItem,
+    Sanction,
+    SensitiveWord,
+    Violation,
+    WordCategory,
+)
 from xietong.org import selectors as org_selectors
 
 logger = logging.getLogger(__name__)
@@ -60,6 +75,10 @@ RULE_CONTENT = "R-27"
 #: Notification kinds (registered in ``ModerationConfig.ready``).
 KIND_WARNING = "moderation.warning"
 KIND_REPORT = "moderation.report"
+#: A user reported content (to the moderators), and what became of it (to the reporters).
+#: ("moderation.report" already names the report of repeated violations to department heads.)
+KIND_REPORT_RECEIVED = "moderation.report_received"
+KIND_REPORT_RESOLVED = "moderation.report_resolved"
 #: From this many violations in the window on, the department heads are told.
 REPORT_FROM = 3
 WORD_MAX = 100
@@ -80,6 +99,9 @@ REVIEW_REJECTED = "moderation.review.rejected"
 REVIEW_WITHDRAWN = "moderation.review.withdrawn"
 VIOLATION_RECORDED = "moderation.violation.recorded"
 SANCTION_RECORDED = "moderation.sanction.recorded"
+REPORT_CREATED = "moderation.report.created"
+REPORT_HIDDEN = "moderation.report.hidden"
+REPORT_DISMISSED = "moderation.report.dismissed"
 
 for _code, _label in (
     (WORD_CREATED, gettext_lazy("新增敏感词")),
@@ -95,6 +117,9 @@ for _code, _label in (
     (REVIEW_WITHDRAWN, gettext_lazy("撤回待审内容")),
     (VIOLATION_RECORDED, gettext_lazy("登记违规")),
     (SANCTION_RECORDED, gettext_lazy("登记处分")),
+    (REPORT_CREATED, gettext_lazy("举报内容")),
+    (REPORT_HIDDEN, gettext_lazy("处理举报：屏蔽内容")),
+    (REPORT_DISMISSED, gettext_lazy("处理举报：不予处理")),
 ):
     audit_actions.register(_code, _label)
 
@@ -603,6 +628,276 @@ def _hit(data: Mapping[str, Any]) -> Hit:
         int(data.get("start", 0)),
         int(data.get("end", 0)),
         str(data.get("text", "")),
+    )
+
+
+# --------------------------------------------------------------------------- reports (R-28, R-29)
+
+#: Reports one person may file in an hour: plenty for real use, too few to flood the queue.
+REPORTS_PER_HOUR = 20
+REPORT_NOTE_MAX = 500
+REPORT_EXCERPT_MAX = 1000
+#: The rule a report's reason names, for the violation register (seed-rules.md).
+REPORT_RULES: dict[str, str] = {
+    Report.Reason.UNRELATED: "R-28",
+    Report.Reason.ABUSE: "R-29",
+    Report.Reason.FALSE: "R-29",
+    Report.Reason.SECRET: "R-33",
+    Report.Reason.OTHER: "R-27",
+}
+
+
+class ReportLimitError(DomainError):
+    """Too many reports in the last hour (R-31): 429 in the API."""
+
+    status = 429
+    code = "rate_limited"
+
+
+def _not_found() -> NotFoundError:
+    return NotFoundError(_("对象不存在或无权访问。"))
+
+
+def _internal_link(link: str) -> str:
+    """A handler's link, kept only when it is a path inside the platform."""
+    link = str(link or "").strip()[:500]
+    if link.startswith("/") and url_has_allowed_host_and_scheme(link, allowed_hosts=set()):
+        return link
+    return ""
+
+
+def _same_target(report: Report) -> models.QuerySet[Report]:
+    return Report.objects.filter(
+        app_label=report.app_label, model_name=report.model_name, object_id=report.object_id
+    )
+
+
+def report_create(*, actor: User, target: models.Model, reason: str, note: str = "") -> Report:
+    """File ``actor``'s report of ``target`` (R-28, R-29) and tell the moderators.
+
+    The object must have a report handler and be visible to the actor (else
+    ``NotFoundError``, which says nothing about whether it exists); one pending report per
+    person and object; at most ``REPORTS_PER_HOUR`` an hour (``ReportLimitError``). The note
+    goes through ``screen`` like any other text: a blocking word refuses it; a held one is
+    kept, since only moderators read it and a report often has to quote what it reports.
+    """
+    if actor is None or not actor.is_authenticated or target.pk is None:
+        raise _not_found()
+    label = registry.model_label(target)
+    handler = registry.report_handler(label)
+    if handler is None or not handler.visible_to(target, actor):
+        raise _not_found()
+    errors = []
+    if reason not in Report.Reason.values:
+        errors.append({"field": "reason", "message": _("请选择举报原因。")})
+    note = note.strip()
+    if len(note) > REPORT_NOTE_MAX:
+        errors.append(
+            {"field": "note", "message": _("补充说明不能超过 %(max)s 个字符。") % {"max": REPORT_NOTE_MAX}}
+        )
+    if errors:
+        raise DomainError(errors[0]["message"], details=errors)
+    seen = handler.describe(target)
+    author = seen.author if getattr(seen.author, "pk", None) is not None else None
+    if author is not None and author.pk == actor.pk:
+        raise DomainError(_("不能举报本人发布的内容。"))
+    app_label, model_name = label.split(".", 1)
+    mine = Report.objects.filter(
+        reporter=actor, app_label=app_label, model_name=model_name, object_id=str(target.pk)
+    )
+    if mine.filter(status=Report.Status.PENDING).exists():
+        raise _already_reported()
+    since = clock.now() - dt.timedelta(hours=1)
+    if Report.objects.filter(reporter=actor, created_at__gte=since).count() >= REPORTS_PER_HOUR:
+        message = _("举报过于频繁：每小时最多举报 %(max)s 次，请稍后再试。") % {"max": REPORTS_PER_HOUR}
+        record(
+            actor=actor,
+            action=REPORT_CREATED,
+            result=Event.Result.DENIED,
+            details={"object": f"{label}#{target.pk}", "reason": "rate_limited"},
+        )
+        raise ReportLimitError(message)
+    if note:
+        screen(actor=actor, fields={"note": note}, context="moderation.report")
+    level = seen.classification if isinstance(seen.classification, int) else 0
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(
+                    reporter=actor,
+                    app_label=app_label,
+                    model_name=model_name,
+                    object_id=str(target.pk),
+                    reason=reason,
+                    note=note,
+                    title=" ".join(str(seen.title or "").split())[:200],
+                    excerpt=str(seen.excerpt or "").strip()[:REPORT_EXCERPT_MAX],
+                    link=_internal_link(seen.link),
+                    author=author,
+                    classification=max(0, level),
+                    created_at=clock.now(),
+                )
+        except IntegrityError:  # the same person's second click, at the same moment
+            raise _already_reported() from None
+        record(
+            actor=actor,
+            action=REPORT_CREATED,
+            target=report,
+            details={"object": f"{label}#{target.pk}", "reason": reason},
+        )
+        # Moderators hear of an object once; more reports of it only raise its count in the queue.
+        if not _same_target(report).filter(status=Report.Status.PENDING).exclude(pk=report.pk).exists():
+            _notify_moderators(report)
+    return report
+
+
+def _already_reported() -> DomainError:
+    return DomainError(_("您已举报过该内容，管理员正在处理，处理后会通知您。"))
+
+
+def _notify_moderators(report: Report) -> None:
+    from xietong.notify.services import notify  # notify sits above moderation in the layers
+
+    moderators = [
+        person.pk
+        for person in selectors.moderators_of(report)
+        if person.pk not in (report.reporter_id, report.author_id)
+    ]
+    if not moderators:
+        logger.warning("moderation.report.no_moderator", extra={"report_id": report.pk})
+        return
+    reason = report.get_reason_display()
+    title = report.title or report.excerpt[:40] or report.model_label
+    lines = [
+        _("举报原因：%(reason)s") % {"reason": reason},
+        _("被举报内容：%(title)s") % {"title": title},
+    ]
+    if report.author is not None:
+        lines.append(_("作者：%(name)s") % {"name": report.author.name or report.author.username})
+    notify(
+        recipients=[f"user:{pk}" for pk in moderators],
+        kind=KIND_REPORT_RECEIVED,
+        title=_("收到举报（%(reason)s）：%(title)s") % {"reason": reason, "title": title[:60]},
+        body="\n".join(lines) + "\n\n" + _("请在“内容审核 → 举报”中核查处理。"),
+        link=reverse("moderation:reports"),
+        # A leak cannot wait for the next time someone looks at the queue.
+        urgency="urgent" if report.reason == Report.Reason.SECRET else "normal",
+        source=report,
+    )
+
+
+def _report_object(report: Report) -> models.Model | None:
+    try:
+        model = apps.get_model(report.app_label, report.model_name)
+        return model._default_manager.filter(pk=report.object_id).first()  # type: ignore[no-any-return]
+    except (LookupError, ValueError, TypeError):
+        return None
+
+
+def report_resolve(
+    *,
+    actor: User,
+    report: Report,
+    hide: bool,
+    note: str = "",
+    violation: bool = False,
+    severity: str | None = None,
+) -> Report:
+    """Decide a report, and with it every pending report of the same object: hide the object
+    (its app's ``on_hide`` runs in this transaction: raising ``DomainError`` there cancels the
+    decision) or leave it. With ``violation`` the author also gets a violation in the register,
+    graded by their count in the window unless ``severity`` says otherwise. The reporters are
+    told the outcome."""
+    action = REPORT_HIDDEN if hide else REPORT_DISMISSED
+    _require(actor, action, report)
+    report = selectors.report_get(actor=actor, report_id=report.pk)
+    if report.author_id is not None and report.author_id == actor.pk:
+        raise DomainError(_("不能处理针对本人内容的举报，请由其他管理员处理。"))
+    note = note.strip()[:REPORT_NOTE_MAX]
+    if violation and not hide:
+        raise DomainError(_("不予处理的举报不能登记违规。"))
+    if violation and report.author is None:
+        raise DomainError(_("该内容没有可登记违规的作者。"))
+    if severity and severity not in Violation.Severity.values:
+        raise DomainError(_("请选择情节。"), details=[{"field": "severity", "message": _("请选择情节。")}])
+    handler = registry.report_handler(report.model_label)
+    if hide and handler is None:
+        raise DomainError(_("该类内容尚未接入举报处理，暂不能屏蔽。"))
+    with transaction.atomic():
+        pending = list(
+            _same_target(report)
+            .select_for_update()
+            .filter(status=Report.Status.PENDING)
+            .select_related("reporter")
+            .order_by("pk")
+        )
+        if report.pk not in {row.pk for row in pending}:
+            current = Report.objects.get(pk=report.pk)
+            raise DomainError(_("该举报已处理：%(status)s。") % {"status": current.get_status_display()})
+        target = _report_object(report)
+        if hide and target is not None and handler is not None:
+            handler.on_hide(target, actor, note)
+        recorded = None
+        if violation and report.author is not None:
+            recorded = _record_violation(
+                user=report.author,
+                source=Violation.Source.MODERATION,
+                rule=REPORT_RULES.get(report.reason, RULE_CONTENT),
+                context=report.model_label,
+                words=[],
+                evidence=[
+                    {
+                        "field": report.title or report.model_label,
+                        "word": "",
+                        "category": report.get_reason_display(),
+                        "excerpt": report.excerpt[:200],
+                        "offset": 0,
+                        "length": 0,
+                    }
+                ],
+                outcome=Violation.Outcome.HIDDEN,
+                handler=actor,
+                severity=severity or None,
+                description=_("经 %(count)s 人举报（%(reason)s），核实后屏蔽。%(note)s")
+                % {"count": len(pending), "reason": report.get_reason_display(), "note": note},
+                link=report.link,
+            )
+        status = Report.Status.HIDDEN if hide else Report.Status.DISMISSED
+        Report.objects.filter(pk__in=[row.pk for row in pending]).update(
+            status=status, handled_by=actor, handled_at=clock.now(), outcome_note=note, violation=recorded
+        )
+        details: dict[str, Any] = {
+            "object": f"{report.model_label}#{report.object_id}",
+            "reports": [row.pk for row in pending],
+            "note": note,
+        }
+        if target is None:
+            details["gone"] = True
+        if recorded is not None:
+            details.update(violation_id=recorded.pk, escalation=recorded.escalation)
+        record(actor=actor, action=action, target=report, details=details)
+        _notify_reporters(report, pending, hide=hide, note=note)
+    return selectors.report_get(actor=actor, report_id=report.pk)
+
+
+def _notify_reporters(report: Report, reports: list[Report], *, hide: bool, note: str) -> None:
+    from xietong.notify.services import notify  # notify sits above moderation in the layers
+
+    title = report.title or report.excerpt[:40] or report.model_label
+    lines = [_("被举报内容：%(title)s") % {"title": title}]
+    if hide:
+        lines.append(_("处理结果：经核实，相关内容已屏蔽。"))
+    else:
+        lines.append(_("处理结果：经核查，暂未发现违反平台规定的情况，不予处理。"))
+    if note:
+        lines.append(_("处理意见：%(note)s") % {"note": note})
+    notify(
+        recipients=sorted({f"user:{row.reporter_id}" for row in reports}),
+        kind=KIND_REPORT_RESOLVED,
+        title=_("您的举报已处理：%(outcome)s") % {"outcome": _("相关内容已屏蔽") if hide else _("不予处理")},
+        body="\n".join(lines) + "\n\n" + _("感谢您维护平台秩序。"),
+        link="" if hide else _internal_link(report.link),
+        source=report,
     )
 
 

@@ -1,6 +1,6 @@
-"""The moderation pages (内容审核): the lexicon, the test box, the review queue and the
-violation register. Every page needs ``moderation.manage``; each view parses, calls one
-selector or service, and renders."""
+"""The moderation pages (内容审核): the lexicon, the test box, the review queue, the report
+queue and the violation register. Every page needs ``moderation.manage``, except filing a
+report (any signed-in user); each view parses, calls one selector or service, and renders."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,13 +28,16 @@ from xietong.moderation.forms import (
     CategoryForm,
     DecisionForm,
     ImportForm,
+    ReportDecisionForm,
+    ReportFilterForm,
+    ReportForm,
     SanctionForm,
     TryForm,
     ViolationForm,
     WordFilterForm,
     WordForm,
 )
-from xietong.moderation.models import ReviewItem, SensitiveWord
+from xietong.moderation.models import Report, ReviewItem, SensitiveWord
 
 MANAGE = selectors.MANAGE
 PAGE_SIZE = 50
@@ -56,6 +60,7 @@ def _context(request: AuthedRequest, tab: str, title: str, **extra: Any) -> dict
     return {
         "tab": tab,
         "pending_count": selectors.pending_count(actor=request.user),
+        "report_count": selectors.report_pending_count(actor=request.user),
         "breadcrumbs": [(_("内容审核"), reverse("moderation:words")), (title, None)],
         **extra,
     }
@@ -311,6 +316,87 @@ def review_decide(request: AuthedRequest, item_id: int) -> HttpResponse:
     else:
         messages.success(request, _("已审核通过。") if approve else _("已驳回，并记录违规。"))
     return redirect(_back(request, reverse("moderation:reviews")))
+
+
+# --------------------------------------------------------------------------- reports (R-28, R-29)
+
+
+@login_required
+@require_POST
+def report_create(request: AuthedRequest) -> HttpResponse:
+    """The report button's form (``moderation/_report_button.html``): file the report and go
+    back to the page it was on."""
+    back = _back(request, reverse("workbench:home"))
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        problems = [str(error) for name in ("reason", "note") for error in form.errors.get(name, [])]
+        messages.error(request, problems[0] if problems else _("提交的数据有误，请重试。"))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        target, _handler = selectors.report_target(ref=data["target"])
+        services.report_create(actor=request.user, target=target, reason=data["reason"], note=data["note"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已提交举报，管理员会尽快处理"))
+    return redirect(back)
+
+
+@permission_required(MANAGE)
+def reports(request: AuthedRequest) -> HttpResponse:
+    """举报: reports of content, the oldest pending first, each with its snapshot."""
+    filter_form = ReportFilterForm(request.GET or None)
+    filters = filter_form.filters()
+    page = _page(request, selectors.reports(actor=request.user, **filters), REVIEW_PAGE_SIZE)
+    return render(
+        request,
+        "moderation/reports.html",
+        _context(
+            request,
+            "reports",
+            _("举报"),
+            page=page,
+            status=filters["status"] or "all",
+            reason=filters["reason"],
+            statuses=[*Report.Status.choices, ("all", _("全部"))],
+            filter_form=filter_form,
+            decision_form=ReportDecisionForm(),
+            filter_query=_query_without_page(request),
+        ),
+    )
+
+
+@permission_required(MANAGE)
+@require_POST
+def report_resolve(request: AuthedRequest, report_id: int) -> HttpResponse:
+    report = selectors.report_get(actor=request.user, report_id=report_id)
+    form = ReportDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择处理方式。"))
+        return redirect(_back(request, reverse("moderation:reports")))
+    data = form.cleaned_data
+    hide = data["decision"] == "hide"
+    try:
+        services.report_resolve(
+            actor=request.user,
+            report=report,
+            hide=hide,
+            note=data["note"],
+            violation=data["violation"],
+            severity=data["severity"] or None,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if hide:
+            done = _("已屏蔽该内容，举报人将收到处理结果。")
+        else:
+            done = _("已处理：不予处理，举报人将收到处理结果。")
+        if hide and data["violation"]:
+            done += _("已为作者登记违规。")
+        messages.success(request, done)
+    return redirect(_back(request, reverse("moderation:reports")))
 
 
 # --------------------------------------------------------------------------- violations

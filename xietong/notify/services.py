@@ -250,6 +250,22 @@ def notification_mark_read(*, user: User, ids: Sequence[int]) -> int:
     return changed
 
 
+def notifications_mark_read_for_source(*, user: User, source: models.Model) -> int:
+    """The user has seen ``source`` itself (opened the notice, the task …): their unread
+    notifications about it — the first one, updates, reminders — are read too. Returns how
+    many changed; the user's open tabs get the new count."""
+    source_type = ContentType.objects.get_for_model(source)
+    with transaction.atomic():
+        changed = Notification.objects.filter(
+            user_id=user.pk,
+            read_at__isnull=True,
+            dispatch__in=Dispatch.objects.filter(source_type=source_type, source_id=str(source.pk)),
+        ).update(read_at=clock.now())
+        if changed:
+            delivery.push_count(user.pk)
+    return changed
+
+
 def notifications_mark_all_read(*, user: User) -> int:
     with transaction.atomic():
         changed = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(

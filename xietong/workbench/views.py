@@ -1,36 +1,286 @@
+"""The workbench (工作台): the home page every employee opens first (R-75, R-86, R-88), its cards
+as fragments that refresh live, the user's pushed to-dos, and the administrator's shortcut
+pages. Thin: selectors read, services write."""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import render
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from xietong.core import clock, navigation
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from xietong.core import clock, worklist
+from xietong.core.errors import DomainError, NotFoundError
+from xietong.core.permissions import permission_required
 from xietong.identity.types import AuthedRequest
 from xietong.notify import kinds as notify_kinds
 from xietong.notify import selectors as notify_selectors
 from xietong.org.selectors import primary_membership
+from xietong.workbench import selectors, services
+from xietong.workbench.forms import ShortcutForm
+from xietong.workbench.models import Shortcut
 
 #: Unread notifications listed on the workbench (R-75); the rest are one click away.
 NOTIFICATIONS_SHOWN = 5
+#: Milliseconds a card waits after an event before it refreshes: a burst (a notice to a whole
+#: department, a batch of pushed to-dos) costs one request per card.
+LIVE_DELAY_MS = 600
+MANAGE = selectors.MANAGE_SHORTCUTS
 
 
-@login_required
-def home(request: AuthedRequest) -> HttpResponse:
+# --------------------------------------------------------------------------- live refresh
+
+
+def _app(key: str) -> str:
+    return key.split(".", 1)[0]
+
+
+def live_trigger(apps: Iterable[str], *, every_notification: bool = False) -> str:
+    """The htmx trigger of a card: an event pushed to the page (``xietong:event`` on
+    ``document``, see frontend/src/events.js) whose type — or, for a new notification, whose
+    kind — belongs to one of ``apps``; debounced. ``every_notification``: any ``notify.*``."""
+    names = sorted({app for app in apps if re.fullmatch(r"[a-z][a-z0-9_]*", app)})
+    pattern = "/^(" + "|".join(names) + r")\./"
+    condition = f"{pattern}.test(detail.type) || (detail.type == 'notify.new' && {pattern}.test(detail.kind))"
+    if every_notification:
+        condition = f"/^notify\\./.test(detail.type) || {condition}"
+    return f"xietong:event[{condition}] from:document delay:{LIVE_DELAY_MS}ms"
+
+
+def _apps_of(providers: Iterable[worklist.Provider]) -> set[str]:
+    return {"workbench", *(_app(provider.key) for provider in providers)}
+
+
+# --------------------------------------------------------------------------- cards
+
+
+def _greeting(hour: int) -> str:
+    if 5 <= hour < 9:
+        return _("早上好")
+    if 9 <= hour < 12:
+        return _("上午好")
+    if 12 <= hour < 14:
+        return _("中午好")
+    if 14 <= hour < 18:
+        return _("下午好")
+    return _("晚上好")
+
+
+def _todos(request: AuthedRequest) -> dict[str, Any]:
+    return {"board": selectors.todo_board(request.user)}
+
+
+def _schedule(request: AuthedRequest) -> dict[str, Any]:
+    return {"schedule": selectors.schedule_board(request.user)}
+
+
+def _notices(request: AuthedRequest) -> dict[str, Any]:
     user = request.user
-    modules = [
-        m for _title, entries in navigation.modules_for(user) for m in entries if m.slug != "workbench"
-    ]
     # R-75: unread notices with their count, right after login. Two queries on an index
     # prefix, however many notifications the user has.
     unread = notify_selectors.notification_list(user, unread_only=True, limit=NOTIFICATIONS_SHOWN).items
+    return {
+        "notifications": [(item, notify_kinds.label(item.dispatch.kind)) for item in unread],
+        "notifications_unread": notify_selectors.unread_count(user),
+        "notice_feeds": selectors.feed_board(user, card=worklist.FEED_NOTICES),
+    }
+
+
+def _news(request: AuthedRequest) -> dict[str, Any]:
+    return {"news": selectors.feed_board(request.user, card=worklist.FEED_NEWS)}
+
+
+def _shortcuts(request: AuthedRequest) -> dict[str, Any]:
+    # The modules' tiles come from the navigation the page shell has already worked out
+    # (``nav_sections`` of the context processor): asking again would check every module's
+    # permissions twice per page.
+    user = request.user
+    return {
+        "systems": selectors.shortcuts_for(user),
+        "can_manage_shortcuts": selectors.can_manage_shortcuts(user),
+    }
+
+
+@dataclass(frozen=True)
+class Card:
+    name: str
+    context: Callable[[AuthedRequest], dict[str, Any]]
+    #: ``None``: the card does not follow events (the shortcuts change only by administration).
+    trigger: Callable[[], str] | None
+
+    @property
+    def template(self) -> str:
+        return f"workbench/cards/{self.name}.html"
+
+
+CARDS = {
+    card.name: card
+    for card in (
+        Card("todos", _todos, lambda: live_trigger(_apps_of(worklist.todo_providers()) | {"notices"})),
+        Card(
+            "schedule", _schedule, lambda: live_trigger(_apps_of(worklist.schedule_providers()) | {"notices"})
+        ),
+        Card(
+            "notices",
+            _notices,
+            lambda: live_trigger(
+                _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NOTICES)
+                | {"notices"},
+                every_notification=True,
+            ),
+        ),
+        Card(
+            "news",
+            _news,
+            lambda: live_trigger(
+                _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NEWS)
+            ),
+        ),
+        Card("shortcuts", _shortcuts, None),
+    )
+}
+
+
+@login_required
+@require_GET
+def home(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {}
+    for card in CARDS.values():
+        context.update(card.context(request))
+    now = timezone.localtime(clock.now())
+    context.update(
+        membership=primary_membership(user),
+        today=now.date(),
+        greeting=_greeting(now.hour),
+        triggers={name: card.trigger() for name, card in CARDS.items() if card.trigger is not None},
+    )
+    return render(request, "workbench/home.html", context)
+
+
+@login_required
+@require_GET
+def card(request: AuthedRequest, name: str) -> HttpResponse:
+    """One card's body, for htmx to swap in when an event says it changed. The counters of
+    the summary strip that the card owns come along out of band."""
+    found = CARDS.get(name)
+    if found is None:
+        raise Http404
+    response = render(request, found.template, {**found.context(request), "oob": True})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- pushed to-dos
+
+
+@login_required
+@require_GET
+def todos(request: AuthedRequest) -> HttpResponse:
+    """All the user's open to-dos pushed by business systems."""
     return render(
         request,
-        "workbench/home.html",
+        "workbench/todos.html",
         {
-            "membership": primary_membership(user),
-            "today": clock.localdate(),
-            "shortcuts": modules,
-            "notifications": [(item, notify_kinds.label(item.dispatch.kind)) for item in unread],
-            "notifications_unread": notify_selectors.unread_count(user),
+            "page": selectors.external_todo_page(request.user, request.GET.get("page")),
+            "breadcrumbs": [(_("业务系统待办"), None)],
         },
     )
+
+
+@login_required
+@require_GET
+def todo_open(request: AuthedRequest, todo_id: int) -> HttpResponse:
+    """Leave for the business system's page of one of the user's own to-dos."""
+    try:
+        row = selectors.external_todo_get(request.user, todo_id)
+    except NotFoundError:
+        raise Http404 from None
+    # The address was checked (http or https) when the system pushed it.
+    return HttpResponseRedirect(row.link)
+
+
+# --------------------------------------------------------------------------- shortcut administration
+
+
+def _admin_context(**extra: Any) -> dict[str, Any]:
+    crumbs = [(_("系统管理"), None), (_("快捷入口"), reverse("workbench:shortcuts"))]
+    return {"nav_active": "workbench_shortcuts", "breadcrumbs": crumbs, **extra}
+
+
+@permission_required(MANAGE)
+@require_GET
+def shortcut_list(request: AuthedRequest) -> HttpResponse:
+    rows = list(selectors.shortcuts_all(actor=request.user))
+    return render(request, "workbench/shortcuts.html", _admin_context(shortcuts=rows))
+
+
+@permission_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def shortcut_edit(request: AuthedRequest, shortcut_id: int | None = None) -> HttpResponse:
+    try:
+        shortcut = (
+            selectors.shortcut_get(actor=request.user, shortcut_id=shortcut_id) if shortcut_id else Shortcut()
+        )
+    except NotFoundError:
+        raise Http404 from None
+    form = ShortcutForm(request.POST or None, instance=shortcut)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.shortcut_save(
+                actor=request.user,
+                shortcut=form.save(commit=False),
+                units=list(data["units"]),
+                roles=list(data["roles"]),
+                request=request,
+            )
+        except DomainError as exc:
+            placed = False
+            for detail in exc.details or []:
+                if detail.get("field") in form.fields:
+                    form.add_error(detail["field"], detail["message"])
+                    placed = True
+            if not placed:
+                form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("快捷入口“%(name)s”已保存。") % {"name": shortcut.name})
+            return redirect("workbench:shortcuts")
+    title = shortcut.name if shortcut.pk else _("新建快捷入口")
+    return render(
+        request, "workbench/shortcut_form.html", _admin_context(form=form, shortcut=shortcut, title=title)
+    )
+
+
+@permission_required(MANAGE)
+@require_POST
+def shortcut_delete(request: AuthedRequest, shortcut_id: int) -> HttpResponse:
+    try:
+        shortcut = selectors.shortcut_get(actor=request.user, shortcut_id=shortcut_id)
+    except NotFoundError:
+        raise Http404 from None
+    services.shortcut_delete(actor=request.user, shortcut=shortcut, request=request)
+    messages.success(request, _("快捷入口“%(name)s”已删除。") % {"name": shortcut.name})
+    return redirect("workbench:shortcuts")
+
+
+@permission_required(MANAGE)
+@require_POST
+def shortcut_move(request: AuthedRequest, shortcut_id: int) -> HttpResponse:
+    try:
+        shortcut = selectors.shortcut_get(actor=request.user, shortcut_id=shortcut_id)
+    except NotFoundError:
+        raise Http404 from None
+    services.shortcut_move(
+        actor=request.user, shortcut=shortcut, up=request.POST.get("direction") != "down", request=request
+    )
+    return redirect(f"{reverse('workbench:shortcuts')}#shortcut-{shortcut.pk}")

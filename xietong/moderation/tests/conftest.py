@@ -1,8 +1,8 @@
 """Fixtures of the moderation tests: a small test-only lexicon, an author placed in the
-organisation with a department head, and a review handler recording its calls.
+organisation with a department head, and review and report handlers recording their calls.
 
-The held object of the tests is a ``WordCategory`` row — any saved model will do, and this
-one needs no other app."""
+The held or reported object of the tests is a ``WordCategory`` row — any saved model will
+do, and this one needs no other app."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.fixtures import make_user, place
 from xietong.identity.models import User
 from xietong.moderation import registry, services
 from xietong.moderation.models import SensitiveWord, WordCategory
+from xietong.moderation.registry import Reported
 from xietong.org.models import Membership, OrgUnit
 
 BLOCKED = "违禁测试词"
@@ -95,3 +96,57 @@ def held_item(author: User, lexicon_words: dict[str, SensitiveWord], handler: Ca
     return services.hold_for_review(
         actor=author, target=post, fields=fields, verdict=verdict, context="tests.post"
     )
+
+
+@dataclass
+class ReportCalls:
+    """The report handler's state: who wrote each test post, its 密级, who may not see it,
+    and the calls of ``on_hide``."""
+
+    authors: dict[int, User] = field(default_factory=dict)
+    levels: dict[int, int] = field(default_factory=dict)
+    invisible_to: set[int] = field(default_factory=set)
+    hidden: list[tuple[Any, Any, str]] = field(default_factory=list)
+
+    def post(self, author: User | None, text: str = "周末一起去钓鱼吗？", *, level: int = 0) -> WordCategory:
+        """A published post of ``author`` (a WordCategory row stands in for it)."""
+        row = WordCategory.objects.create(name=f"帖子{WordCategory.objects.count() + 1}", description=text)
+        if author is not None:
+            self.authors[row.pk] = author
+        self.levels[row.pk] = level
+        return row
+
+
+@pytest.fixture
+def reports_handler() -> Iterator[ReportCalls]:
+    """Test posts made reportable, as the portal makes its comments; restored afterwards."""
+    calls = ReportCalls()
+    saved = dict(registry._report_handlers)
+
+    def describe(obj: Any) -> Reported:
+        return Reported(
+            title=obj.name,
+            excerpt=obj.description,
+            link=f"/tests/posts/{obj.pk}/",
+            author=calls.authors.get(obj.pk),
+            classification=calls.levels.get(obj.pk, 0),
+        )
+
+    def on_hide(obj: Any, moderator: Any, note: str) -> None:
+        calls.hidden.append((obj, moderator, note))
+        obj.description = "已屏蔽"
+        obj.save(update_fields=["description"])
+
+    def visible_to(obj: Any, user: Any) -> bool:
+        return (
+            obj.description != "已屏蔽"
+            and user.pk not in calls.invisible_to
+            and user.clearance >= calls.levels.get(obj.pk, 0)
+        )
+
+    registry.register_report_handler(
+        "moderation.WordCategory", describe=describe, on_hide=on_hide, visible_to=visible_to
+    )
+    yield calls
+    registry._report_handlers.clear()
+    registry._report_handlers.update(saved)
