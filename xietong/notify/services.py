@@ -192,8 +192,12 @@ def notify(
     now = clock.now()
     source_type = ContentType.objects.get_for_model(source) if source is not None else None
     with transaction.atomic():
+        # Business content never reaches the 三员 administrators, whatever the audience (AC-05).
+        business = source is not None and source._meta.app_label not in access.PLATFORM_MODULES
         accounts = list(
-            audience_users(audience, now=now).order_by("pk").values_list("pk", "clearance", "is_superuser")
+            audience_users(audience, now=now, business=business)
+            .order_by("pk")
+            .values_list("pk", "clearance", "is_superuser")
         )
         cleared = [pk for pk, clearance, superuser in accounts if superuser or clearance >= level]
         urgent = urgency == Urgency.URGENT

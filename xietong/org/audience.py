@@ -18,6 +18,7 @@ from functools import reduce
 from django.db.models import Exists, Q, QuerySet
 
 from xietong.core import clock
+from xietong.core.access import TRIAD
 from xietong.identity.models import User
 from xietong.org.models import Membership, OrgUnit, Role, RoleGrant
 
@@ -47,10 +48,18 @@ def _unit_paths(unit_ids: Iterable[int]) -> list[str]:
     return list(OrgUnit.objects.filter(pk__in=list(unit_ids)).values_list("path", flat=True))
 
 
-def audience_users(audience: Audience, *, now: dt.datetime | None = None) -> QuerySet[User]:
+def audience_users(
+    audience: Audience, *, now: dt.datetime | None = None, business: bool = False
+) -> QuerySet[User]:
     """The active accounts ``audience`` covers, each once (a filter on ``User``'s primary key
-    by sub-queries, so that no join repeats a row)."""
+    by sub-queries, so that no join repeats a row).
+
+    ``business``: the audience is about business content (a notice, an article …), which the
+    三员 administrators never see (AC-05) — their accounts are left out even when they sit in a
+    named unit or the audience is everyone."""
     active = User.objects.filter(is_active=True)
+    if business:
+        active = active.exclude(_administrators(now or clock.now()))
     if audience.everyone:
         return active
     conditions: list[Q] = []
@@ -73,6 +82,17 @@ def audience_users(audience: Audience, *, now: dt.datetime | None = None) -> Que
     if not conditions:
         return active.none()
     return active.filter(reduce(operator.or_, conditions))
+
+
+def _administrators(now: dt.datetime) -> Q:
+    """Holders of a 三员 role (system, security or audit administrator) as of ``now``."""
+    live = RoleGrant.objects.filter(role__admin_tier__in=TRIAD).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    by_post = Membership.objects.filter(
+        position_id__in=live.filter(position__isnull=False).values("position_id")
+    ).values("user_id")
+    return Q(pk__in=live.filter(user__isnull=False).values("user_id")) | Q(pk__in=by_post)
 
 
 def _role_holders(codes: frozenset[str], now: dt.datetime) -> Q:

@@ -170,6 +170,9 @@ def test_the_administrators_see_no_notice_at_all(people: People, notice: Notice)
     assert providers.todos(admin, 5).count == 0
     assert providers.feed(admin, 5) == []
     assert providers.schedule(admin, at().date()) == []
+    # Nor does any notification about one reach them, though the audience is everyone (AC-05).
+    assert not Notification.objects.filter(user=admin).exists()
+    assert Notification.objects.filter(dispatch__source_id=str(everyone.pk)).count() == 7
 
 
 def test_withdrawn_notices_leave_the_recipients_lists(people: People, notice: Notice) -> None:
