@@ -7,17 +7,23 @@ calls there unless DJANGO_ALLOW_ASYNC_UNSAFE is set; the ORM is only used by fix
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.fixtures import grant_role
+from xietong.core import events
 from xietong.identity.models import User
 from xietong.org import builtin
 
@@ -38,6 +44,46 @@ PHONE = {"width": 375, "height": 812}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 expect.set_options(timeout=10_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The whole platform — pages through a2wsgi, ``/ws/`` through Channels — on one free port,
+    as the embedded server runs it, against the test database. ``live_server`` serves WSGI
+    only, so a test of anything that arrives live over the WebSocket uses this instead."""
+    from xietong.asgi import application
+
+    # The application binds the pushes to its event loop; put the old binding back afterwards.
+    monkeypatch.setattr(events, "_server_loop", events._server_loop)
+    monkeypatch.setattr(events, "_server_thread", events._server_thread)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            ASGIStaticFilesHandler(application),
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the ASGI test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

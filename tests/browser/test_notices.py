@@ -11,58 +11,20 @@ uvicorn in a thread of its own, against the same test database.
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, STRONG_PASSWORD, log_in, open_page, screenshot
 from tests.fixtures import grant_role, place
-from xietong.core import events
 from xietong.identity.models import User
 from xietong.notices.models import Notice, NoticeRecipient
 from xietong.org import builtin
 from xietong.org.models import DataScope, OrgUnit
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def asgi_server(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The whole platform — pages and WebSockets — on one port, as the embedded server runs it."""
-    from xietong.asgi import application
-
-    # The application binds the pushes to its event loop; put the old binding back afterwards.
-    monkeypatch.setattr(events, "_server_loop", events._server_loop)
-    monkeypatch.setattr(events, "_server_thread", events._server_thread)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the ASGI test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
