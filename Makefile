@@ -55,11 +55,13 @@ xietong/static/dist/.stamp: frontend/node_modules/.stamp frontend/build.mjs $(wi
 
 assets: xietong/static/dist/.stamp
 
-# Browser tests drive Debian's Chromium; install it when it is missing.
+# Browser tests drive Debian's Chromium, in Chinese (its zh-CN locale formats date pickers as
+# a Chinese user sees them); install it when it is missing.
+CHROMIUM_PACKAGES = chromium chromium-l10n fonts-noto-cjk
 browser:
-	@if [ ! -x "$(CHROMIUM)" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	  else echo "缺少 Chromium：请执行 sudo apt-get install chromium fonts-noto-cjk（或设置 CHROMIUM=路径）"; exit 1; fi; \
+	@if [ ! -x "$(CHROMIUM)" ] || { [ "$(CHROMIUM)" = /usr/bin/chromium ] && [ ! -e /usr/lib/chromium/locales/zh-CN.pak ]; }; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; \
+	  else echo "缺少 Chromium：请执行 sudo apt-get install $(CHROMIUM_PACKAGES)（或设置 CHROMIUM=路径）"; exit 1; fi; \
 	fi
 
 bench: dev-deps assets  ## Baseline benchmark (see bench/README.md).

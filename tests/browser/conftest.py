@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--lang=zh-CN",  # date pickers and file inputs as a Chinese user sees them
 ]
 INITIAL_PASSWORD = "Initial#Pass2026"
 STRONG_PASSWORD = "Xietong#2026strong"
@@ -91,7 +92,11 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        # LANG decides the format of date and time pickers, which the page cannot set.
+        environment = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=environment
+        )
         yield instance
         instance.close()
 
