@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "xietong.files",
     "xietong.portal",
     "xietong.notices",
+    "xietong.workflow",
     "xietong.workbench",
     "xietong.ops",
 ]
