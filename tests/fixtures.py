@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from xietong.core.access import AclLevel, register_permission
 from xietong.identity.models import User
@@ -32,6 +34,14 @@ def _fresh_lexicon() -> None:
     """Each test matches against the sensitive-word lexicon of its own database: the compiled
     lexicon is kept per process and otherwise re-checked only every few seconds."""
     lexicon.forget()
+
+
+@pytest.fixture(autouse=True)
+def _chinese_after_each_test() -> Iterator[None]:
+    """A request with the English cookie leaves English active in this thread: put the
+    default language back so that the next test sees the product as users do."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def make_user(username: str = "lisi", *, password: str = STRONG_PASSWORD, **fields: Any) -> User:

@@ -720,9 +720,10 @@ def notice_withdraw(
 
 
 def _push_receipt(notice: Notice, user: User, what: str) -> None:
-    events.push_to_user(
-        notice.publisher_id, EVENT_RECEIPT, {"notice": notice.pk, "user": user.pk, "what": what}
-    )
+    """Tell the publisher's receipt page, and the recipient's other tabs (their workbench's
+    to-dos), that a receipt changed."""
+    data = {"notice": notice.pk, "user": user.pk, "what": what}
+    events.push_to_users([(notice.publisher_id, EVENT_RECEIPT, data), (user.pk, EVENT_RECEIPT, data)])
 
 
 def _my_copy_locked(user: User, notice: Notice) -> NoticeRecipient:

@@ -25,6 +25,7 @@ def pushed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str, dict[str, ob
     monkeypatch.setattr(
         events, "push_to_user", lambda user_id, kind, data: sent.append((user_id, kind, data))
     )
+    monkeypatch.setattr(events, "push_to_users", sent.extend)
     return sent
 
 
@@ -94,10 +95,9 @@ def test_r63_confirm_read(people: People, pushed: list[tuple[int, str, dict[str,
     with clock.frozen_at(at(minutes=3)):
         copy = services.receipt_confirm(user=people["li"], notice=notice)
     assert (copy.read_at, copy.confirmed_at, copy.awaiting) == (at(minutes=3), at(minutes=3), False)
-    assert pushed[-1][1:] == (
-        services.EVENT_RECEIPT,
-        {"notice": notice.pk, "user": copy.user_id, "what": "confirm"},
-    )
+    # The publisher's receipt page and the recipient's own tabs (their to-dos) hear of it.
+    receipt = (services.EVENT_RECEIPT, {"notice": notice.pk, "user": copy.user_id, "what": "confirm"})
+    assert pushed[-2:] == [(notice.publisher_id, *receipt), (copy.user_id, *receipt)]
     # Twice is once.
     with clock.frozen_at(at(minutes=9)):
         assert services.receipt_confirm(user=people["li"], notice=notice).confirmed_at == at(minutes=3)
