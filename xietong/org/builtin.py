@@ -21,6 +21,7 @@ NOTICE_PUBLISHER = "notice_publisher"
 PORTAL_ADMIN = "portal_admin"
 PORTAL_REVIEWER = "portal_reviewer"
 INTEGRATION = "integration"
+FLOW_ADMIN = "flow_admin"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ BUILTIN_ROLES = (
         Role.AdminTier.NONE,
         # Reading the portal and one's own notices, and notifying named colleagues; every
         # article and notice narrows this by its audience and 密级 (migration org 0008).
-        ("org.view_directory", "portal.read", "notices.read", "notices.publish"),
+        ("org.view_directory", "portal.read", "notices.read", "notices.publish", "workflow.use"),
         is_default=True,
         default_scope=DataScope.GROUP,
     ),
@@ -115,6 +116,14 @@ BUILTIN_ROLES = (
         Role.AdminTier.NONE,
         ("portal.review",),
         default_scope=DataScope.DEPARTMENT,
+    ),
+    BuiltinRole(
+        FLOW_ADMIN,
+        "流程管理员",
+        "设计、发布和停用审批流程，处理数据范围内流程的异常实例（强制结束、转交离职人员的待办）。",
+        Role.AdminTier.NONE,
+        ("workflow.manage", "workflow.supervise"),
+        default_scope=DataScope.GROUP,
     ),
     BuiltinRole(
         INTEGRATION,

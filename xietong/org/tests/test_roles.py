@@ -96,7 +96,13 @@ def test_r12_fresh_account_holds_only_baseline(employee: User) -> None:
     # The directory, reading the portal and one's own notices, notifying named colleagues:
     # no administration and nothing beyond what every colleague may do.
     assert access.grants_of(employee).codenames == baseline
-    assert baseline == {"org.view_directory", "portal.read", "notices.read", "notices.publish"}
+    assert baseline == {
+        "org.view_directory",
+        "portal.read",
+        "notices.read",
+        "notices.publish",
+        "workflow.use",
+    }
     assert not access.is_administrator(employee)
     assert employee.clearance == classification.INTERNAL
 
