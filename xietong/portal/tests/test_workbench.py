@@ -48,15 +48,15 @@ def count_queries(function: Any, *args: Any) -> int:
 
 
 def test_the_feed_and_the_channel_list_do_not_grow_with_data(portal: Portal) -> None:
-    reader = fresh(portal.east)
-    workbench.latest(reader, 5)  # grants resolved once per user object
-    few = count_queries(workbench.latest, reader, 5)
     for channel in portal.channels.values():
         if channel.kind == "articles":
             channel.on_workbench = True
             channel.owner_unit = portal.units["office"]
             channel.save()
             channel.publishers.add(portal.publisher)
+    reader = fresh(portal.east)
+    workbench.latest(reader, 5)  # grants resolved once per user object
+    few = count_queries(workbench.latest, reader, 5)
     for index, channel in enumerate(c for c in portal.channels.values() if c.kind == "articles"):
         for number in range(3):
             portal.publish(channel=channel, title=f"{channel.name}{number}", pinned=number == index % 3)
@@ -65,8 +65,10 @@ def test_the_feed_and_the_channel_list_do_not_grow_with_data(portal: Portal) -> 
     assert count_queries(workbench.latest, reader, 5) == few
     from xietong.portal import selectors
 
+    # The live pins of all channels, then each channel's newest on its index: the channels
+    # shown (configuration) decide the count, never the number of articles.
     ids = list(Channel.objects.values_list("pk", flat=True))
-    assert count_queries(selectors.latest_by_channel, reader, ids, 5) == 1
+    assert count_queries(selectors.latest_by_channel, reader, ids, 5) == 1 + len(ids)
 
 
 def test_to_review_lists_the_reviewers_queue_with_its_count(portal: Portal) -> None:
