@@ -223,10 +223,10 @@ def latest_by_channel(user: Any, channel_ids: Sequence[int], limit: int) -> dict
             article.pin = 1  # type: ignore[attr-defined]  # as ordered() annotates it
             shown.append(article)
     for pk, shown in found.items():
-        room = limit - len(shown)
-        if room > 0:
-            newest = visible.filter(channel_id=pk).exclude(pk__in=[a.pk for a in shown])
-            shown.extend(newest.order_by("-publish_at", "-pk")[:room])
+        # Asked even when pins fill the channel, so that the count never depends on the data.
+        pinned_ids = {article.pk for article in shown}
+        newest = visible.filter(channel_id=pk).order_by("-publish_at", "-pk")[:limit]
+        shown.extend([article for article in newest if article.pk not in pinned_ids][: limit - len(shown)])
     return found
 
 
