@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -157,6 +157,10 @@ class Article(models.Model):
             models.Index(fields=["status", "publish_at"], name="portal_article_status_time"),
             models.Index(fields=["author", "status", "updated_at"], name="portal_article_author"),
             models.Index(fields=["status", "channel", "submitted_at"], name="portal_article_review"),
+            # The live pins of the workbench's channels: few rows, found without the channel lists.
+            models.Index(
+                F("channel"), F("publish_at").desc(), name="portal_article_pinned", condition=Q(pinned=True)
+            ),
         ]
         constraints = [
             # a classified article names its audience; it is never for everyone.
