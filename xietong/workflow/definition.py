@@ -2,7 +2,7 @@
 
 A definition is a sequence of nodes; a branch node (``condition`` or ``parallel``) holds
 branches, each with a sequence of its own, and after the branch node the flow continues with
-the next node of the enclosing sequence (the shape of the contract in the module's docs)::
+the next node of the enclosing sequence::
 
     {"initiators": [...], "settings": {...}, "nodes": [{"id": "n1", "type": "approval", ...}, ...]}
 

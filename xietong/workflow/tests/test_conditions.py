@@ -17,7 +17,7 @@ from xietong.org import builtin
 from xietong.org.models import DataScope, OrgUnit, Position, RoleGrant
 from xietong.workflow.conditions import RouteContext, choose_branch, condition_matches, route_context
 from xietong.workflow.definition import DefinitionError
-from xietong.workflow.tests.test_definition import FORM, FORMS, JSON, SHAPED, contract_definition
+from xietong.workflow.tests.test_definition import FORM, FORMS, JSON, SHAPED, sample_definition
 
 
 def context(data: dict[str, Any], form: Any = None, **initiator: Any) -> RouteContext:
@@ -393,8 +393,8 @@ def test_initiator_position(repairman: User) -> None:
 # --------------------------------------------------------------------------- branches
 
 
-def test_r74_the_contract_example_routes_by_amount() -> None:
-    g1 = contract_definition()["nodes"][2]
+def test_r74_the_sample_flow_routes_by_amount() -> None:
+    g1 = sample_definition()["nodes"][2]
     assert choose_branch(g1, context({"amount": "100000"}, FORM))["id"] == "g1a"
     assert choose_branch(g1, context({"amount": "99999.99"}, FORM))["id"] == "g1z"
     assert choose_branch(g1, context({}, FORM))["id"] == "g1z"  # no amount: the default branch

@@ -31,7 +31,7 @@ from xietong.workflow.definition import (
 )
 from xietong.workflow.formspec import parse_form
 
-# The form of the contract, as the forms developer's ``parse_form`` reads it.
+# A form with a field of every kind the conditions compare, as ``parse_form`` reads it.
 FORM_FIELDS: list[dict[str, Any]] = [
     {"key": "title", "type": "text", "label": "标题", "required": True, "max_length": 100},
     {"key": "reason", "type": "textarea", "label": "事由", "required": True},
@@ -100,8 +100,8 @@ REAL_FORM: FormLike = parse_form({"fields": FORM_FIELDS})  # FormSpec is a FormL
 FORMS: list[Any] = [FORM, REAL_FORM]
 
 
-def contract_definition() -> dict[str, Any]:
-    """The example of the contract."""
+def sample_definition() -> dict[str, Any]:
+    """A flow with every kind of node: approval, cc, condition branches and parallel branches."""
     return {
         "initiators": [{"kind": "everyone"}],
         "settings": {
@@ -232,7 +232,7 @@ def with_condition(condition: Any) -> dict[str, Any]:
 
 
 def changed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    definition = contract_definition()
+    definition = sample_definition()
     change(definition)
     return definition
 
@@ -246,10 +246,10 @@ def one_problem(definition: Any, form: Any = None, *, containing: str) -> None:
 # --------------------------------------------------------------------------- the whole
 
 
-def test_the_contract_example_is_valid_with_and_without_its_form() -> None:
-    assert validate_definition(contract_definition()) == []
+def test_the_sample_flow_is_valid_with_and_without_its_form() -> None:
+    assert validate_definition(sample_definition()) == []
     for form in FORMS:
-        assert validate_definition(contract_definition(), form) == []
+        assert validate_definition(sample_definition(), form) == []
 
 
 @pytest.mark.parametrize("definition", [None, [], "nodes", 3, {"nodes": "n1"}, {}])
@@ -960,7 +960,7 @@ def test_validate_definition_never_raises(definition: Any) -> None:
     junk=SHAPED,
 )
 def test_a_valid_definition_with_junk_anywhere_never_raises(path: list[Any], junk: Any) -> None:
-    definition: Any = contract_definition()
+    definition: Any = sample_definition()
     target = definition
     for step in path:
         try:
@@ -989,7 +989,7 @@ def test_definition_error_lists_every_problem() -> None:
 
 
 def test_check_definition_raises_with_all_problems_and_passes_valid_ones() -> None:
-    check_definition(contract_definition(), FORM)
+    check_definition(sample_definition(), FORM)
     with pytest.raises(DefinitionError) as raised:
         check_definition(flow(approval(mode="x"), approval(mode="y", id="a2")))
     assert len(raised.value.problems) == 2
@@ -999,7 +999,7 @@ def test_check_definition_raises_with_all_problems_and_passes_valid_ones() -> No
 
 
 def test_node_index_gives_path_sequence_and_position() -> None:
-    index = node_index(contract_definition())
+    index = node_index(sample_definition())
     assert list(index) == ["n1", "c1", "g1", "n2", "p1", "n3", "n4"]
     assert index["n1"] == NodeRef(index["n1"].node, (), ["n1", "c1", "g1", "p1"], 0)
     assert index["p1"].position == 3
@@ -1014,12 +1014,12 @@ def test_node_index_gives_path_sequence_and_position() -> None:
 
 
 def test_node_index_keeps_the_definitions_own_dicts() -> None:
-    definition = contract_definition()
+    definition = sample_definition()
     assert node_index(definition)["n1"].node is definition["nodes"][0]
 
 
 def test_navigation_helpers() -> None:
-    definition = contract_definition()
+    definition = sample_definition()
     index = node_index(definition)
     assert next_in_sequence(index, "n1") == "c1"
     assert next_in_sequence(index, "g1") == "p1"

@@ -15,7 +15,7 @@ from xietong.workflow.money import DIGITS, MAX_AMOUNT, format_yuan, to_chinese_u
 @pytest.mark.parametrize(
     ("amount", "capitals"),
     [
-        # The examples of the contract and of the brief.
+        # The standard cases: 零 inside, 整 after whole 元, zero, 角 without 分.
         ("12345.60", "壹万贰仟叁佰肆拾伍元陆角"),
         ("10005", "壹万零伍元整"),
         ("10", "壹拾元整"),
