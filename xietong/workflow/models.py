@@ -537,3 +537,26 @@ class Phrase(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("放假")
+    WORKDAY = "workday", _("调休上班")
+
+
+class CalendarDay(models.Model):
+    """An exception to the working week for counting working hours: a public holiday on a
+    weekday (放假), or a weekend day worked in exchange for one (调休上班). Maintained by the
+    flow administrators from the State Council's yearly holiday notice."""
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=DayKind.choices)
+    name = models.CharField(_("名称"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"

@@ -1,0 +1,5 @@
+"""The inbox pages of the approvals app, joined into ``workflow.urls``."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
