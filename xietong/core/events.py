@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 BROADCAST_GROUP = "broadcast"
 #: Group sends awaited together by ``push_to_users``.
@@ -25,6 +28,42 @@ PUSH_CHUNK = 500
 # thread must be run on it rather than on a fresh loop of its own.
 _server_loop: asyncio.AbstractEventLoop | None = None
 _server_thread: int | None = None
+
+
+#: Called with the ids of the users an event is pushed to (``None``: everyone), whether or
+#: not a channel layer delivers it: caches of what those events refresh on a page (the
+#: workbench's cards) are dropped by the same events. Called twice: at once, so that nothing
+#: cached before the change is served again, and after commit, so that nothing read while the
+#: change was not yet visible is.
+_listeners: list[Callable[[frozenset[int] | None], None]] = []
+
+
+def on_push(listener: Callable[[frozenset[int] | None], None]) -> None:
+    """Register ``listener(user_ids)``, called for every push (once per batch)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _tell_listeners(user_ids: frozenset[int] | None) -> None:
+    if not _listeners:
+        return
+
+    def tell() -> None:
+        for listener in list(_listeners):
+            try:
+                listener(user_ids)
+            except Exception:
+                # A listener's failure must not undo the change or stop the push.
+                logger.exception("events.listener_failed")
+
+    tell()
+    transaction.on_commit(tell, robust=True)
+
+
+def touched(user_ids: Iterable[int]) -> None:
+    """What these users' pages show has changed, and their push is still to come (a job after
+    commit sends it): the listeners hear of it now, as of a push."""
+    _tell_listeners(frozenset(user_ids))
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -51,6 +90,7 @@ def close_session_sockets(session_key: str, reason: str) -> None:
 
 def push_to_user(user_id: int, kind: str, data: dict[str, Any]) -> None:
     """Send ``{"type": kind, ...data}`` to every open tab of one user."""
+    _tell_listeners(frozenset((user_id,)))
     _send_on_commit(user_group(user_id), kind, data)
 
 
@@ -62,12 +102,14 @@ def push_to_users(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
     time); here the sends run as one coroutine, ``PUSH_CHUNK`` at a time concurrently, which
     also lets a Redis layer pipeline its publishes.
     """
+    events = list(events)
     messages = [
         (user_group(user_id), {"type": "event.push", "payload": {"type": kind, **data}})
         for user_id, kind, data in events
     ]
     if not messages:
         return
+    _tell_listeners(frozenset(user_id for user_id, _kind, _data in events))
 
     async def send_all(layer: Any) -> None:
         for start in range(0, len(messages), PUSH_CHUNK):
@@ -90,6 +132,7 @@ def push_to_users(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
 
 
 def push_to_everyone(kind: str, data: dict[str, Any]) -> None:
+    _tell_listeners(None)
     _send_on_commit(BROADCAST_GROUP, kind, data)
 
 

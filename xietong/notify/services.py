@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from xietong.audit.services import Target, record
-from xietong.core import access, clock, outbound
+from xietong.core import access, clock, events, outbound
 from xietong.core.errors import DomainError, PermissionDeniedError
 from xietong.identity.models import User
 from xietong.notify import audit_actions, delivery, kinds, selectors, tasks, webhooks
@@ -223,6 +223,9 @@ def notify(
         )
         if cleared:
             dispatch_id = dispatch.pk
+            # Cached pages of the recipients (the workbench's cards) are outdated now, not
+            # only when the job pushes the news to their open tabs.
+            events.touched(cleared)
             transaction.on_commit(lambda: tasks.fan_out(dispatch_id))
     return dispatch
 

@@ -11,7 +11,7 @@ class WorkbenchConfig(AppConfig):
         from xietong.core import access, demo, navigation, worklist
         from xietong.moderation.registry import register_review_handler
         from xietong.notify import kinds
-        from xietong.workbench import audit_actions, demo_content, selectors, services  # noqa: F401
+        from xietong.workbench import audit_actions, cache, demo_content, selectors, services  # noqa: F401
 
         kinds.register_kind(
             services.KIND_TODO,
@@ -39,3 +39,5 @@ class WorkbenchConfig(AppConfig):
             )
         )
         demo.register("workbench", demo_content.load, order=900)
+        # The cards' cached first paint follows the events that refresh them live.
+        cache.connect()

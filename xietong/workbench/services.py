@@ -36,7 +36,7 @@ from xietong.identity.models import User
 from xietong.moderation import services as moderation
 from xietong.notify.services import notify
 from xietong.org.models import OrgUnit, Role
-from xietong.workbench import audit_actions, icons, selectors
+from xietong.workbench import audit_actions, cache, icons, selectors
 from xietong.workbench.models import ExternalTodo, Shortcut
 
 MANAGE = selectors.MANAGE_SHORTCUTS
@@ -212,6 +212,7 @@ def shortcut_save(
             request=request,
             details=_shortcut_details(shortcut, units, roles),
         )
+        cache.changed_for_everyone_on_commit(cache.SHORTCUTS)
     return shortcut
 
 
@@ -226,6 +227,7 @@ def shortcut_delete(*, actor: User, shortcut: Shortcut, request: Any = None) -> 
             details=_shortcut_details(shortcut, shortcut.units.all(), shortcut.roles.all()),
         )
         shortcut.delete()
+        cache.changed_for_everyone_on_commit(cache.SHORTCUTS)
 
 
 def shortcut_move(*, actor: User, shortcut: Shortcut, up: bool, request: Any = None) -> bool:
@@ -251,6 +253,7 @@ def shortcut_move(*, actor: User, shortcut: Shortcut, up: bool, request: Any = N
             request=request,
             details={"name": shortcut.name, "position": other + 1},
         )
+        cache.changed_for_everyone_on_commit(cache.SHORTCUTS)
     return True
 
 
@@ -439,7 +442,11 @@ def _notify_new(rows: Sequence[ExternalTodo], actor: User | None) -> None:
 
 
 def _push_changed(user_ids: Iterable[int]) -> None:
-    events.push_to_users([(user_id, EVENT_TODOS, {}) for user_id in sorted(set(user_ids))])
+    users = sorted(set(user_ids))
+    # The users' cached cards are outdated by this module's own change, whatever becomes of
+    # the push (which outdates them as well).
+    cache.changed_for_on_commit(users)
+    events.push_to_users([(user_id, EVENT_TODOS, {}) for user_id in users])
 
 
 def todos_push(

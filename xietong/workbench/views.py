@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from xietong.identity.types import AuthedRequest
 from xietong.notify import kinds as notify_kinds
 from xietong.notify import selectors as notify_selectors
 from xietong.org.selectors import primary_membership
-from xietong.workbench import selectors, services
+from xietong.workbench import cache, selectors, services
 from xietong.workbench.forms import ShortcutForm
 from xietong.workbench.models import Shortcut
 
@@ -116,18 +117,43 @@ class Card:
     context: Callable[[AuthedRequest], dict[str, Any]]
     #: ``None``: the card does not follow events (the shortcuts change only by administration).
     trigger: Callable[[], str] | None
+    #: The counter of the summary strip that the card owns, if any.
+    stat: str = ""
+    #: Kept in the cache as HTML; otherwise as its context (a card that needs the page's own
+    #: context, such as the navigation the shortcuts card shows).
+    painted: bool = True
 
     @property
     def template(self) -> str:
         return f"workbench/cards/{self.name}.html"
 
+    def paint(self, context: dict[str, Any]) -> dict[str, str]:
+        """The card's body and its counter (as placed in the page, and out of band for an
+        htmx refresh), rendered without the request: what is cached must not depend on it."""
+        if not self.stat:
+            return {"body": render_to_string(self.template, context), "stat": "", "stat_oob": ""}
+        stat = f"workbench/_stat_{self.stat}.html"
+        return {
+            "body": render_to_string(self.template, context),
+            "stat": render_to_string(stat, context),
+            "stat_oob": render_to_string(stat, {**context, "oob": True}),
+        }
+
 
 CARDS = {
     card.name: card
     for card in (
-        Card("todos", _todos, lambda: live_trigger(_apps_of(worklist.todo_providers()) | {"notices"})),
         Card(
-            "schedule", _schedule, lambda: live_trigger(_apps_of(worklist.schedule_providers()) | {"notices"})
+            "todos",
+            _todos,
+            lambda: live_trigger(_apps_of(worklist.todo_providers()) | {"notices"}),
+            stat="todos",
+        ),
+        Card(
+            "schedule",
+            _schedule,
+            lambda: live_trigger(_apps_of(worklist.schedule_providers()) | {"notices"}),
+            stat="schedule",
         ),
         Card(
             "notices",
@@ -137,6 +163,7 @@ CARDS = {
                 | {"notices"},
                 every_notification=True,
             ),
+            stat="unread",
         ),
         Card(
             "news",
@@ -145,18 +172,37 @@ CARDS = {
                 _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NEWS)
             ),
         ),
-        Card("shortcuts", _shortcuts, None),
+        Card("shortcuts", _shortcuts, None, painted=False),
     )
 }
+
+
+def _cards(request: AuthedRequest, names: Iterable[str]) -> dict[str, Any]:
+    """Each card named: its painted HTML (``paint``) or its context, from the user's cache
+    when still current (see ``workbench.cache``), else computed and kept."""
+    kept = cache.Cards(request.user, names)
+    found: dict[str, Any] = {}
+    for name in kept.names:
+        value = kept.get(name)
+        if value is None:
+            card = CARDS[name]
+            context = card.context(request)
+            value = card.paint(context) if card.painted else context
+            kept.put(name, value)
+        found[name] = value
+    kept.save()
+    return found
 
 
 @login_required
 @require_GET
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    context: dict[str, Any] = {}
-    for card in CARDS.values():
-        context.update(card.context(request))
+    cards = _cards(request, CARDS)
+    context: dict[str, Any] = {"cards": {name: cards[name] for name, card in CARDS.items() if card.painted}}
+    for name, card in CARDS.items():
+        if not card.painted:
+            context.update(cards[name])
     now = timezone.localtime(clock.now())
     context.update(
         membership=primary_membership(user),
@@ -175,7 +221,11 @@ def card(request: AuthedRequest, name: str) -> HttpResponse:
     found = CARDS.get(name)
     if found is None:
         raise Http404
-    response = render(request, found.template, {**found.context(request), "oob": True})
+    value = _cards(request, [name])[name]
+    if found.painted:
+        response = HttpResponse(value["body"] + value["stat_oob"])
+    else:
+        response = render(request, found.template, {**value, "oob": True})
     response["Cache-Control"] = "no-store"
     return response
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.fixtures import grant_role, make_user, place
@@ -22,6 +23,14 @@ from xietong.org import builtin
 from xietong.org.models import OrgUnit
 
 PUSH = "/api/v1/workbench/todos"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Cards cached by an earlier test (whose rows were rolled back) are not this one's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,291 @@
+"""The first paint of the workbench's cards, kept per user in Django's cache.
+
+Most visits to the home page find the cards as they were a minute ago: nothing the cards
+show has changed. Each card's rendered HTML (the shortcuts card: its rows) is kept under a key
+of its own user, and served while it is still *current*, which a stamp stored with it decides:
+
+* **the user's version** — a token replaced whenever an event is pushed to the user
+  (``core.events``: a new notification, a read one, a notice's receipt, a pushed to-do …) —
+  those that refresh the cards live on an open page, so what refreshes a card on screen also
+  drops its cached copy — and whenever the user's own action is recorded in the audit trail
+  (an approval, a decision: the page they come back to was not told by any event). It is
+  replaced at once and again after commit: nothing cached before the change is served
+  again, nor anything read while it was not yet visible;
+* **shared versions** — replaced for everyone when something every viewer may see changes:
+  ``portal`` (an article or a channel saved, other than a draft), ``org`` (posts, units,
+  roles, role grants), ``shortcuts`` (the administrator's shortcut list) and ``all`` (an
+  event pushed to everyone);
+* a **time to live** (``TTL``, 60 s) as a safety net for what no event announces: a scheduled
+  publication or expiry reached, a relative time ("5 分钟前") or a meeting that began.
+
+The key names the user and a fingerprint of what decides what they may see and how it is
+written: their account (its session hash), clearance (密级), superuser flag, permissions with
+their data scopes, roles, the registered providers, language, time zone and today's date. A
+fragment is therefore never served to another user, nor to the same user after their
+clearance, permissions or language changed. Versions are random tokens rather than counters,
+and a missing one is replaced by a new token, so that a lost or expired key can only cause a
+miss, never a stale hit; and a stamp is read *before* the card's data, so a change committed
+meanwhile leaves the fragment stored under a stamp that is already outdated.
+
+A cache that fails (Redis down) costs the cards their speed, not the page: every error is
+logged and treated as a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone, translation
+
+from xietong.core import access, classification, clock, events, worklist
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "workbench:"
+#: Seconds a card's first paint is kept at most (``XIETONG``'s setting
+#: ``WORKBENCH_CARD_CACHE_SECONDS``; 0 switches the cache off).
+TTL = 60
+#: Seconds a version token is kept after it was last replaced. A missing one (expired,
+#: evicted) is replaced by a new token on the next read, which outdates every card stored
+#: under the old one: a stamp is never "nothing", which a lost key would match again.
+VERSION_SECONDS = 24 * 3600
+
+#: Shared versions of each card besides the user's own. Unknown cards depend on them all.
+ALL = "all"
+PORTAL = "portal"
+ORG = "org"
+SHORTCUTS = "shortcuts"
+SHARED: Mapping[str, tuple[str, ...]] = {
+    "todos": (ALL, ORG, PORTAL),
+    "schedule": (ALL, ORG),
+    "notices": (ALL, ORG),
+    "news": (ALL, ORG, PORTAL),
+    "shortcuts": (ALL, ORG, SHORTCUTS),
+}
+EVERY_SHARED = (ALL, ORG, PORTAL, SHORTCUTS)
+
+#: Models whose rows, saved or deleted, change a shared version (a model of an app that is
+#: not installed is skipped). Articles saved as drafts are nobody's news and are left out.
+WATCHED: Mapping[str, str] = {
+    "portal.Article": PORTAL,
+    "portal.ArticleAudience": PORTAL,
+    "portal.Channel": PORTAL,
+    "org.Membership": ORG,
+    "org.OrgUnit": ORG,
+    "org.Role": ORG,
+    "org.RoleGrant": ORG,
+}
+
+
+#: Rows that record a user's own actions (``actor_id``): each outdates that user's cards.
+ACTIONS = "audit.Event"
+
+
+def ttl() -> int:
+    return int(getattr(settings, "WORKBENCH_CARD_CACHE_SECONDS", TTL))
+
+
+def _user_key(user_id: int) -> str:
+    return f"{PREFIX}v:u:{user_id}"
+
+
+def _shared_key(name: str) -> str:
+    return f"{PREFIX}v:{name}"
+
+
+def _token() -> str:
+    return secrets.token_hex(8)
+
+
+# --------------------------------------------------------------------------- invalidation
+
+
+def changed_for(user_ids: Iterable[int]) -> None:
+    """What the cards of these users show has changed: their cached cards are outdated."""
+    tokens = {_user_key(pk): _token() for pk in set(user_ids)}
+    if not tokens:
+        return
+    try:
+        cache.set_many(tokens, VERSION_SECONDS)
+    except Exception:
+        logger.exception("workbench.cache_failed")
+
+
+def changed_for_on_commit(user_ids: Iterable[int]) -> None:
+    """``changed_for`` now and after commit (see ``changed_for_everyone_on_commit``)."""
+    users = frozenset(user_ids)
+    changed_for(users)
+    transaction.on_commit(lambda: changed_for(users), robust=True)
+
+
+def changed_for_everyone(*names: str) -> None:
+    """Something every viewer's cards may show has changed (``PORTAL``, ``ORG`` …; none:
+    everything)."""
+    try:
+        cache.set_many({_shared_key(name): _token() for name in names or EVERY_SHARED}, VERSION_SECONDS)
+    except Exception:
+        logger.exception("workbench.cache_failed")
+
+
+def changed_for_everyone_on_commit(*names: str) -> None:
+    """``changed_for_everyone`` now (nothing cached before the change is served again) and
+    after commit (nothing read while the change was not yet visible is)."""
+    changed_for_everyone(*names)
+    transaction.on_commit(lambda: changed_for_everyone(*names), robust=True)
+
+
+def _pushed(user_ids: frozenset[int] | None) -> None:
+    if user_ids is None:
+        changed_for_everyone(ALL)
+    else:
+        changed_for(user_ids)
+
+
+def _acted(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    # A user's own action (an approval, a receipt …) changes their own cards; the page they
+    # come back to is not told by an event, so the audit record of the action says it.
+    actor_id = getattr(instance, "actor_id", None)
+    if created and actor_id is not None:
+        changed_for_on_commit([actor_id])
+
+
+def _model_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    name = WATCHED.get(sender._meta.label)
+    if name is None:
+        return
+    if name == PORTAL and getattr(instance, "status", None) == "draft":
+        return
+    changed_for_everyone_on_commit(name)
+
+
+def connect() -> None:
+    """Follow the events and rows that outdate cached cards (``AppConfig.ready``)."""
+    events.on_push(_pushed)
+    with contextlib.suppress(LookupError):
+        post_save.connect(_acted, sender=apps.get_model(ACTIONS), dispatch_uid="workbench.cache.acted")
+    for label in WATCHED:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        post_save.connect(_model_changed, sender=model, dispatch_uid=f"workbench.cache.{label}.save")
+        post_delete.connect(_model_changed, sender=model, dispatch_uid=f"workbench.cache.{label}.delete")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def fingerprint(user: Any) -> str:
+    """What decides what the user may see of the cards and how they are written, hashed."""
+    grants = access.grants_of(user)
+    scopes = sorted(
+        (
+            codename,
+            scope.everything,
+            scope.own,
+            sorted((rule.unit_id, rule.subtree, rule.excluded) for rule in scope.units),
+        )
+        for codename, scope in grants.scopes.items()
+    )
+    principals = grants.principals
+    # Sets of ids only: a sub-query would run if printed, and the ``org`` version covers it.
+    roles = sorted(principals.role_ids) if isinstance(principals.role_ids, frozenset) else None
+    units = sorted(principals.unit_ids) if isinstance(principals.unit_ids, frozenset) else None
+    providers = [
+        (provider.key, provider.card)
+        for provider in (
+            *worklist.todo_providers(),
+            *worklist.schedule_providers(),
+            *worklist.feed_providers(),
+        )
+    ]
+    text = repr(
+        (
+            # Django's session hash of the account (an HMAC of its salted password hash): an
+            # account that reuses a deleted one's id, or a new password, starts afresh.
+            user.get_session_auth_hash(),
+            providers,
+            classification.clearance_of(user),
+            bool(user.is_superuser),
+            translation.get_language(),
+            timezone.get_current_timezone_name(),
+            # Past midnight, today's schedule is another day's.
+            clock.localdate().isoformat(),
+            scopes,
+            roles,
+            units,
+        )
+    )
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+class Cards:
+    """The cached cards of one user for one request: ``get`` answers a current one or
+    ``None``; ``put`` keeps a fresh one under the stamp read before it was computed; ``save``
+    writes them all in one go."""
+
+    def __init__(self, user: Any, names: Iterable[str]) -> None:
+        self.user_id = int(user.pk)
+        self.enabled = ttl() > 0
+        self.names = list(names)
+        self._found: dict[str, Any] = {}
+        self._stamps: dict[str, tuple[str, ...]] = {}
+        self._keys: dict[str, str] = {}
+        self._fresh: dict[str, Any] = {}
+        if not self.enabled:
+            return
+        mark = fingerprint(user)
+        self._keys = {name: f"{PREFIX}card:{self.user_id}:{name}:{mark}" for name in self.names}
+        shared = sorted({s for name in self.names for s in SHARED.get(name, EVERY_SHARED)})
+        wanted = [*self._keys.values(), _user_key(self.user_id), *(_shared_key(s) for s in shared)]
+        try:
+            got = cache.get_many(wanted)
+        except Exception:
+            logger.exception("workbench.cache_failed")
+            self.enabled = False
+            return
+        missing = {key: _token() for key in wanted[len(self._keys) :] if got.get(key) is None}
+        if missing:
+            try:
+                cache.set_many(missing, VERSION_SECONDS)
+            except Exception:
+                logger.exception("workbench.cache_failed")
+                self.enabled = False
+                return
+            got.update(missing)
+        for name in self.names:
+            stamp = (
+                got[_user_key(self.user_id)],
+                *(got[_shared_key(s)] for s in SHARED.get(name, EVERY_SHARED)),
+            )
+            self._stamps[name] = stamp
+            value = got.get(self._keys[name])
+            if isinstance(value, tuple) and len(value) == 2 and value[0] == stamp:
+                self._found[name] = value[1]
+
+    def get(self, name: str) -> Any:
+        return self._found.get(name)
+
+    def put(self, name: str, value: Any) -> None:
+        if self.enabled and name in self._keys:
+            self._fresh[name] = value
+
+    def save(self) -> None:
+        if not self._fresh:
+            return
+        rows = {self._keys[name]: (self._stamps[name], value) for name, value in self._fresh.items()}
+        self._fresh = {}
+        try:
+            cache.set_many(rows, ttl())
+        except Exception:
+            logger.exception("workbench.cache_failed")
