@@ -5,7 +5,12 @@ import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const options = {
-  entryPoints: { app: 'src/app.js', 'app-style': 'src/app.css', editor: 'src/editor.js' },
+  entryPoints: {
+    app: 'src/app.js',
+    'app-style': 'src/app.css',
+    editor: 'src/editor.js',
+    'workflow-form': 'src/workflow-form.js',
+  },
   bundle: true,
   minify: !watch,
   sourcemap: true,
@@ -15,6 +20,9 @@ const options = {
   assetNames: 'fonts/[name]-[hash]',
   logLevel: 'info',
 };
+
+options.entryPoints['workflow-instance'] = 'src/signature-pad.js';
+options.entryPoints['flow-designer'] = 'src/flow-designer.js';
 
 if (watch) {
   const ctx = await esbuild.context(options);

@@ -26,6 +26,7 @@ from xietong.org.api import router as org_router
 from xietong.org.roles_api import router as roles_router
 from xietong.portal.api import router as portal_router
 from xietong.workbench.api import router as workbench_router
+from xietong.workflow.api import router as workflow_router
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -104,3 +105,4 @@ api.add_router("/notifications/", notify_router)
 api.add_router("/notices/", notices_router)
 api.add_router("/portal/", portal_router)
 api.add_router("/workbench", workbench_router)
+api.add_router("/workflow/", workflow_router)

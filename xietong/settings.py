@@ -326,6 +326,15 @@ if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", XIETONG_
 XIETONG_ANOMALY_FAILURE_BURST = config.integer("ANOMALY_FAILURE_BURST", 3, minimum=1, maximum=100)
 XIETONG_ANOMALY_DORMANT_DAYS = config.integer("ANOMALY_DORMANT_DAYS", 30, minimum=1, maximum=3650)
 
+# Approval time limits count calendar hours or working hours (weekdays 09:00–17:30 minus
+# the holiday calendar); a flow may choose for itself in its settings (time_basis).
+XIETONG_WORKFLOW_TIME_BASIS = config.raw("WORKFLOW_TIME_BASIS", "calendar").strip().lower()
+if XIETONG_WORKFLOW_TIME_BASIS not in ("calendar", "working"):
+    raise ImproperlyConfigured(
+        f"XIETONG_WORKFLOW_TIME_BASIS={XIETONG_WORKFLOW_TIME_BASIS!r} 无效："
+        "应为 calendar（自然时）或 working（工作时）"
+    )
+
 # Where users reach the platform, for the links in e-mails and group-robot messages.
 XIETONG_SITE_URL = config.raw("SITE_URL", f"http://{HOST}:{PORT}").rstrip("/")
 # 急办: recipients who have not opened an urgent notification get it again after this

@@ -26,7 +26,7 @@ def test_r06_first_login_forces_password_change(page: Page, live_server: Any, ne
     expect(page.get_by_text("首次登录或密码已重置")).to_be_visible()
     expect(page.locator("#xt-nav")).to_have_count(0)
 
-    page.goto(f"{live_server.url}/m/workflow/")
+    page.goto(f"{live_server.url}/m/documents/")
     assert path_of(page) == "/account/password/"
     page.goto(f"{live_server.url}/")
     assert path_of(page) == "/account/password/"

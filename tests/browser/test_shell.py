@@ -42,7 +42,7 @@ def test_home_shows_every_module_of_an_ordinary_user(page: Page, live_server: An
 
 def test_coming_soon_page_for_a_module_not_built_yet(page: Page, live_server: Any, employee: User) -> None:
     log_in(page, live_server.url, "zhangwei", STRONG_PASSWORD)
-    module = navigation.get("workflow")
+    module = navigation.get("documents")
     assert module is not None
     assert not module.ready
 

@@ -15,12 +15,14 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     sections = navigation.modules_for(user)
+    ready = [module.slug for _title, modules in sections for module in modules if module.ready]
     return {
         "nav_sections": sections,
         "nav_active": _active_module(request.path, sections),
         # Lazy: a partial rendered with the request (an htmx fragment) never shows the bell
         # and should not pay for its query.
         "unread_count": SimpleLazyObject(lambda: badges.unread_count(user)),
+        "nav_badges": SimpleLazyObject(lambda: badges.module_counts(user, ready)),
     }
 
 

@@ -21,7 +21,7 @@ refusal is shown and audited.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -257,6 +257,8 @@ def permission_request_create(
                     "reason": reason,
                 },
             )
+            for callback in list(_filed_callbacks):
+                callback(row)
             return row
     except IntegrityError:  # a twin filed at the same moment won the unique constraint
         raise DomainError(_("已有一份同一角色的申请在等待审批。")) from None
@@ -415,3 +417,112 @@ def permission_request_cancel(
             details={"request_id": row.pk, "subject": row.subject.username},
         )
         return row
+
+
+# --------------------------------------------------------------------------- approval flows
+#
+# R-14 lets an approval flow decide requests (``xietong.workflow.permission_flow``): a filed
+# request starts the flow, and the flow's outcome comes back here. ``org`` imports no business
+# module, so the flow registers itself through ``on_filed`` and calls
+# ``permission_request_decide_by_flow``. The flow stands in for the security administrator's
+# decision, never for org's rules: the grant is made here, re-checked when the flow ends.
+
+_filed_callbacks: list[Callable[[PermissionRequest], object]] = []
+
+
+def on_filed(callback: Callable[[PermissionRequest], object]) -> None:
+    """Call ``callback(request)`` inside the transaction that files each request."""
+    if callback not in _filed_callbacks:
+        _filed_callbacks.append(callback)
+
+
+def _flow_grant_error(row: PermissionRequest, approver: User | None) -> str | None:
+    """Why an approved flow may not grant this request now, or None."""
+    if approver is None or not approver.is_active:
+        return _("流程未经有效的审批人批准。")
+    if approver.pk in (row.requester_id, row.subject_id):
+        return _("不能审批自己提交的或为自己申请的权限。")
+    if row.role is None:
+        return _("申请的角色已被删除。")
+    if row.role.admin_tier != Role.AdminTier.NONE or row.role.is_default:
+        return _("管理员角色只能由安全管理员授予，不能经审批流程自动授权。")
+    if not row.subject.is_active:
+        return _("该账号已停用，不能授权。")
+    return None
+
+
+def permission_request_decide_by_flow(
+    *, permission_request_id: int, outcome: str, actor: User | None, note: str = "", reference: str = ""
+) -> PermissionRequest | None:
+    """Apply the end of the request's approval flow: ``outcome`` "approved" grants the role as
+    ``actor`` (the person whose approval ended the flow), "rejected" turns it down,
+    "cancelled" withdraws it. A request decided meanwhile is left alone (None).
+
+    A grant the org rules refuse now — an administrator role, a second administrator tier
+    (三员分立), a holder gone or already holding the role — is not made: the refusal is
+    audited and the request stays pending for the security administrator to decide."""
+    note = (note or "").strip()[:NOTE_MAX]
+    failure: str | None = None
+    with transaction.atomic():
+        try:
+            row = _lock_pending(PermissionRequest(pk=permission_request_id))
+        except (DomainError, PermissionRequest.DoesNotExist):
+            return None
+        details = {"request_id": row.pk, "subject": row.subject.username, "flow": reference, "note": note}
+        if outcome != "approved":
+            row.status = (
+                PermissionRequest.Status.REJECTED
+                if outcome == "rejected"
+                else PermissionRequest.Status.CANCELLED
+            )
+            row.decided_by = actor
+            row.decided_at = clock.now()
+            row.decision_note = note
+            row.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            action = REQUEST_REJECTED if outcome == "rejected" else REQUEST_CANCELLED
+            record(actor=actor, action=action, target=row, details=details)
+            return row
+        failure = _flow_grant_error(row, actor)
+        if failure is None and actor is not None and row.role is not None:
+            try:
+                with transaction.atomic():
+                    units = list(row.units.all())
+                    services._validate_scope(row.scope, units, None)
+                    grant = services._create_grant(
+                        actor=actor,
+                        role=row.role,
+                        user=row.subject,
+                        position=None,
+                        scope=row.scope,
+                        units=units,
+                        overrides={},
+                        expires_at=None,
+                        reason=(_("权限申请 #%(id)s：%(reason)s") % {"id": row.pk, "reason": row.reason})[
+                            :200
+                        ],
+                    )
+            except DomainError as exc:
+                failure = exc.message
+            else:
+                row.status = PermissionRequest.Status.APPROVED
+                row.decided_by = actor
+                row.decided_at = clock.now()
+                row.decision_note = note
+                row.grant = grant
+                row.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "grant"])
+                record(
+                    actor=actor,
+                    action=REQUEST_APPROVED,
+                    target=row,
+                    details={**details, "role": row.role.code, "scope": row.scope, "grant_id": grant.pk},
+                )
+                return row
+    # Recorded after the rollback of the refused grant, so that the record itself is kept.
+    record(
+        actor=actor,
+        action=REQUEST_APPROVAL_FAILED,
+        target=row,
+        result=Event.Result.FAILURE,
+        details={**details, "reason": failure},
+    )
+    return None

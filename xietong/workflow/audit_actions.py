@@ -25,6 +25,8 @@ ITEM_ADD_SIGNED = "workflow.item.add_signed"
 ITEM_TIMED_OUT = "workflow.item.timed_out"
 DELEGATION_CREATED = "workflow.delegation.created"
 DELEGATION_ENDED = "workflow.delegation.ended"
+FILE_DOWNLOADED = "workflow.file.downloaded"
+INSTANCE_PRINTED = "workflow.instance.printed"
 
 register(FLOW_CREATED, _("新建审批流程"))
 register(FLOW_UPDATED, _("修改审批流程"))
@@ -45,3 +47,18 @@ register(ITEM_ADD_SIGNED, _("审批加签"))
 register(ITEM_TIMED_OUT, _("审批超时自动处理"))
 register(DELEGATION_CREATED, _("设置审批委托"))
 register(DELEGATION_ENDED, _("结束审批委托"))
+register(FILE_DOWNLOADED, _("下载涉密审批单附件"))
+register(INSTANCE_PRINTED, _("打印涉密审批单"))
+
+# The administrators' pages: 改派, 批量移交, 补录, the holiday calendar and the report export.
+ITEM_REASSIGNED = "workflow.item.reassigned"
+ITEMS_HANDED_OVER = "workflow.items.handed_over"
+INSTANCE_BACKFILLED = "workflow.instance.backfilled"
+CALENDAR_CHANGED = "workflow.calendar.changed"
+REPORT_EXPORTED = "workflow.report.exported"
+
+register(ITEM_REASSIGNED, _("改派审批待办"))
+register(ITEMS_HANDED_OVER, _("批量移交审批待办"))
+register(INSTANCE_BACKFILLED, _("补录线下审批"))
+register(CALENDAR_CHANGED, _("修改节假日安排"))
+register(REPORT_EXPORTED, _("导出审批时效报表"))

@@ -52,6 +52,18 @@ OPINION_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "handle": ("submit", "return", "transfer"),
 }
 
+
+def _deployment_time_basis() -> str:
+    from django.conf import settings as django_settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        value = getattr(django_settings, "XIETONG_WORKFLOW_TIME_BASIS", "calendar")
+    except ImproperlyConfigured:
+        return "calendar"
+    return value if value in ("calendar", "working") else "calendar"
+
+
 #: Flow-wide settings with their allowed values.
 SETTING_CHOICES: Mapping[str, tuple[str, ...]] = {
     "on_empty": ("skip", "admin"),
@@ -60,6 +72,8 @@ SETTING_CHOICES: Mapping[str, tuple[str, ...]] = {
     "return_resume": ("restart", "direct"),
     "withdraw": ("strict", "lenient"),
     "on_timeout": ON_TIMEOUT,
+    # How time limits are counted: calendar hours, or working hours over the holiday calendar.
+    "time_basis": ("calendar", "working"),
 }
 #: What applies when neither the node nor the flow's ``settings`` say otherwise (``setting``).
 DEFAULTS: Mapping[str, Any] = {
@@ -73,6 +87,8 @@ DEFAULTS: Mapping[str, Any] = {
     "urgent_time_limit_hours": 4,
     "admin_user_ids": [],
     "mode": "sequential",
+    # The deployment's choice (XIETONG_WORKFLOW_TIME_BASIS); ``sla.basis_for`` reads it per call.
+    "time_basis": _deployment_time_basis(),
 }
 SETTING_KEYS = (*SETTING_CHOICES, "time_limit_hours", "urgent_time_limit_hours", "admin_user_ids")
 #: Settings a task node may override for itself.

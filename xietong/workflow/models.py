@@ -211,6 +211,9 @@ class Instance(models.Model):
     #: Raised by every change: a client that sends the value it read is refused when someone
     #: else changed the request meanwhile (optimistic concurrency on top of the row lock).
     lock_version = models.PositiveIntegerField(_("版本"), default=0)
+    #: 补录 (R-81): decided offline in an exceptional case and registered afterwards; its
+    #: ``BACKFILL`` action names who decided, when, why it was offline, and the scans.
+    backfilled = models.BooleanField(_("补录"), default=False)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     started_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
@@ -430,6 +433,10 @@ class Action(models.Model):
         TIMEOUT_REMIND = "timeout_remind", _("超时提醒")
         ESCALATE = "escalate", _("超时上报")
         FINISH = "finish", _("流程结束")
+        #: A supervisor moved a pending item to another person (改派, 批量移交).
+        REASSIGN = "reassign", _("改派")
+        #: A matter decided offline, registered afterwards (补录, R-81).
+        BACKFILL = "backfill", _("补录")
 
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="actions")
     work_item = models.ForeignKey(

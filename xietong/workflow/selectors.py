@@ -10,7 +10,8 @@ unit — never above their clearance (密级).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,11 +19,14 @@ from django.db.models import Case, Count, IntegerField, Model, Q, QuerySet, Valu
 from django.utils.translation import gettext as _
 
 from xietong.core import access, classification, clock
-from xietong.core.errors import NotFoundError
+from xietong.core.errors import DomainError, NotFoundError
+from xietong.files.models import StoredFile
 from xietong.identity.models import User
+from xietong.org.selectors import person_search
 from xietong.workflow import definition, resolve
 from xietong.workflow.models import (
     Action,
+    Activation,
     Delegation,
     FlowDefinition,
     FlowVersion,
@@ -156,6 +160,15 @@ def mine(user: User, filters: Filters = Filters()) -> QuerySet[Instance]:
     return instances.order_by("-created_at", "-pk")
 
 
+def drafts(user: User) -> QuerySet[Instance]:
+    """The user's own drafts (草稿), last changed first."""
+    return (
+        Instance.objects.filter(initiator=user, state=InstanceState.DRAFT)
+        .select_related("definition")
+        .order_by("-updated_at", "-pk")
+    )
+
+
 def to_read(user: User, kind: str, filters: Filters = Filters()) -> QuerySet[WorkItem]:
     """抄送我的 (``cc``) or 传阅 (``read``): unread first, then latest first."""
     items = _filtered(_items(user).filter(kind=kind), filters, "instance__")
@@ -243,6 +256,28 @@ def startable_flows(user: User) -> list[FlowDefinition]:
     ]
 
 
+def startable_flows_shared(user: User) -> list[FlowDefinition]:
+    """What ``startable_flows`` returns, asking about each distinct ``initiators`` rule once:
+    most flows share one ("everyone", a company), so the 发起审批 page costs a few queries
+    however many flows there are."""
+    flows = FlowDefinition.objects.filter(
+        is_active=True, current_version__status=FlowVersion.Status.PUBLISHED
+    ).select_related("current_version")
+    answers: dict[str, bool] = {}
+    found: list[FlowDefinition] = []
+    for flow in flows:
+        version = flow.current_version
+        if version is None:
+            continue
+        rule = version.flow.get("initiators") if isinstance(version.flow, Mapping) else None
+        key = json.dumps(rule, sort_keys=True, default=str)
+        if key not in answers:
+            answers[key] = resolve.can_start(version.flow, user)
+        if answers[key]:
+            found.append(flow)
+    return found
+
+
 def flow_node(instance: Instance, node_id: str) -> Mapping[str, Any] | None:
     ref = definition.node_index(instance.version.flow).get(node_id)
     return ref.node if ref is not None else None
@@ -260,6 +295,273 @@ def delegations(user: User) -> QuerySet[Delegation]:
 
 def phrases(user: User) -> QuerySet[Phrase]:
     return Phrase.objects.filter(user=user).order_by("order", "pk")
+
+
+# --------------------------------------------------------------------------- one request's page
+
+
+def activations_of(instance: Instance) -> QuerySet[Activation]:
+    """Every step the request reached, in order (for its route and its record)."""
+    return Activation.objects.filter(instance=instance).order_by("pk")
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    """One step of a request's route as its page shows it: ``status`` is done / current /
+    upcoming / skipped / rejected / returned / cancelled; ``activation`` the step's latest run
+    in this round (None for a step still to come)."""
+
+    node_id: str
+    name: str
+    type: str
+    status: str
+    activation: Activation | None
+
+
+_STEP_STATUS: dict[str, str] = {
+    Activation.State.ACTIVE: "current",
+    Activation.State.COMPLETED: "done",
+    Activation.State.SKIPPED: "skipped",
+    Activation.State.REJECTED: "rejected",
+    Activation.State.RETURNED: "returned",
+    Activation.State.CANCELLED: "cancelled",
+}
+
+
+def route_steps(instance: Instance, activations: Iterable[Activation]) -> list[RouteStep]:
+    """The approval, handling and 抄送 steps of the request's current round in route order:
+    those that ran with how they ended, and — while it is open — those still to come on the
+    route its data takes now (condition branches chosen as the engine would; every branch of
+    a parallel node). ``activations`` is ``activations_of(instance)``, already read."""
+    from xietong.workflow import conditions, formspec
+
+    flow = instance.version.flow
+    ran = [act for act in activations if act.round == instance.round]
+    latest: dict[str, Activation] = {}
+    for act in ran:
+        latest[act.node_id] = act
+    context: list[conditions.RouteContext] = []
+
+    def branch_taken(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        act = latest.get(str(node["id"]))
+        branches = [branch for branch in node.get("branches") or () if isinstance(branch, Mapping)]
+        if act is not None and act.chosen_branch:
+            return next((branch for branch in branches if branch.get("id") == act.chosen_branch), None)
+        if not instance.is_open:
+            return None
+        try:
+            if not context:
+                form = formspec.parse_form(instance.version.form)
+                context.append(
+                    conditions.route_context(initiator=instance.initiator, form=form, data=instance.data)
+                )
+            return conditions.choose_branch(node, context[0])
+        except (DomainError, KeyError, ValueError):
+            return None
+
+    steps: list[RouteStep] = []
+
+    def walk(nodes: Iterable[Any]) -> None:
+        for node in nodes:
+            if not isinstance(node, Mapping):
+                continue
+            kind = str(node.get("type", ""))
+            if kind == "condition":
+                taken = branch_taken(node)
+                if taken is not None:
+                    walk(taken.get("nodes") or ())
+                continue
+            if kind == "parallel":
+                for branch in node.get("branches") or ():
+                    if isinstance(branch, Mapping):
+                        walk(branch.get("nodes") or ())
+                continue
+            act = latest.get(str(node.get("id")))
+            if act is None and not instance.is_open:
+                continue
+            steps.append(
+                RouteStep(
+                    node_id=str(node.get("id")),
+                    name=str(node.get("name") or node.get("id")),
+                    type=kind,
+                    status=_STEP_STATUS.get(act.state, "done") if act is not None else "upcoming",
+                    activation=act,
+                )
+            )
+
+    walk(flow.get("nodes") or ())
+    return steps
+
+
+def my_pending_of(user: User, instance: Instance, kinds: Iterable[str]) -> WorkItem | None:
+    """The user's pending item of ``instance`` among ``kinds`` (a step to act on, or a copy
+    to read), if any."""
+    return (
+        WorkItem.objects.filter(
+            instance=instance, assignee=user, state=WorkItem.State.PENDING, kind__in=list(kinds)
+        )
+        .select_related("activation", "delegated_from")
+        .order_by("pk")
+        .first()
+    )
+
+
+def replayed_item(user: User, instance: Instance, request_id: str) -> WorkItem | None:
+    """The item of ``instance`` that ``user`` already acted on with ``request_id`` (the same
+    request sent again finds what it closed), if any."""
+    if not request_id:
+        return None
+    logged = (
+        Action.objects.filter(instance=instance, request_id=request_id, actor=user, work_item__isnull=False)
+        .select_related("work_item__activation")
+        .first()
+    )
+    if logged is not None:
+        return logged.work_item
+    return (
+        WorkItem.objects.filter(instance=instance, assignee=user, request_id=request_id)
+        .select_related("activation")
+        .first()
+    )
+
+
+def users_by_ids(ids: Iterable[int], *, active_only: bool = True) -> dict[int, User]:
+    """Accounts by id: people picked on a request's page (active ones only), or the names in
+    its record (``active_only=False``: people who left are still named)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    users = User.objects.filter(pk__in=wanted)
+    if active_only:
+        users = users.filter(is_active=True)
+    return {user.pk: user for user in users}
+
+
+def instance_admin(user: User, instance: Instance) -> bool:
+    """May ``user`` intervene in the request as its flow's administrator (终止, 撤销, 催办)?"""
+    from xietong.workflow.services import is_flow_admin
+
+    return is_flow_admin(user, instance.definition, instance.version.flow)
+
+
+def viewer_permissions(
+    user: User, instance: Instance, items: Iterable[WorkItem], *, full: bool
+) -> dict[str, str] | None:
+    """The field permissions the request's form is shown to ``user`` with: None (every
+    field) for its initiator and for those who see it in full (``full``: its flow's
+    administrators and supervisors); else a field is hidden when it is hidden on every step
+    the user holds or held — and, for someone given it only to read (传阅), when any step of
+    the flow hides it."""
+    if full or instance.initiator_id == user.pk:
+        return None
+    from xietong.workflow import formspec
+
+    form = formspec.parse_form(instance.version.form)
+    nodes = definition.node_index(instance.version.flow)
+    held = {
+        item.activation.node_id
+        for item in items
+        if item.activation is not None and (item.assignee_id == user.pk or item.delegated_from_id == user.pk)
+    }
+    if held:
+        listed = [nodes[node_id].node.get("field_permissions") or {} for node_id in held if node_id in nodes]
+        hidden = {key for key in form.keys if listed and all(p.get(key) == formspec.HIDDEN for p in listed)}
+    else:
+        hidden = {
+            key
+            for ref in nodes.values()
+            for key, level in (ref.node.get("field_permissions") or {}).items()
+            if level == formspec.HIDDEN
+        }
+    return {key: formspec.HIDDEN if key in hidden else formspec.READONLY for key in form.keys}
+
+
+def instance_file(
+    instance: Instance, key: Any, *, permissions: Mapping[str, str] | None = None
+) -> StoredFile:
+    """A file of the request — an attachment of a field the viewer may see (``permissions``
+    as ``viewer_permissions`` gives them), or a handwritten signature on one of its steps —
+    else ``NotFoundError``."""
+    from xietong.workflow import formspec
+
+    wanted = str(key)
+    form = formspec.parse_form(instance.version.form)
+    shown = {
+        field_key: value
+        for field_key, value in instance.data.items()
+        if permissions is None or permissions.get(field_key) != formspec.HIDDEN
+    }
+    if wanted in form.file_keys(shown):
+        found = StoredFile.objects.filter(key=wanted).first()
+    else:
+        found = StoredFile.objects.filter(
+            key=wanted, pk__in=WorkItem.objects.filter(instance=instance).values("signature_id")
+        ).first()
+    if found is None:
+        raise NotFoundError(_("文件不存在或无权访问。"))
+    return found
+
+
+# --------------------------------------------------------------------------- the inbox pages
+
+
+def inbox_rows(
+    user: User, box: str = "todo", filters: Filters = Filters(), *, initiator: str = ""
+) -> QuerySet[Any]:
+    """``inbox`` as the inbox page lists it: the date range applied to 抄送 and 传阅 too (by
+    arrival), narrowed to requests whose initiator matches ``initiator`` (name, login name,
+    工号 or pinyin), with the initiator's department joined for display."""
+    rows = inbox(user, box, filters)
+    if box == "mine":
+        return rows.select_related("initiator_unit")
+    if box in ("cc", "read"):
+        if filters.since:
+            rows = rows.filter(created_at__gte=filters.since)
+        if filters.until:
+            rows = rows.filter(created_at__lt=filters.until)
+    if initiator.strip():
+        rows = rows.filter(person_search(initiator.strip()[:50], prefix="instance__initiator__"))
+    return rows.select_related("instance__initiator_unit")
+
+
+def batch_allowed(node: Mapping[str, Any] | None) -> bool:
+    """May an item of ``node`` be approved in a batch (批量同意)? Only on approval nodes the
+    flow's designer opened to it (``"batch": true``), and only where one shared, possibly empty
+    opinion satisfies the node: no opinion required to approve, no handwritten signature, no
+    field the approver must fill in."""
+    if node is None or node.get("type") != "approval" or node.get("batch") is not True:
+        return False
+    if "approve" in (node.get("opinion_required") or ()):
+        return False
+    if node.get("signature") is True:
+        return False
+    permissions = node.get("field_permissions") or {}
+    return not any(mode == "required" for mode in permissions.values())
+
+
+def batch_approvable(items: Iterable[WorkItem]) -> set[int]:
+    """The ids among ``items`` (pending 审批 items, as ``todo`` lists them) that
+    ``batch_allowed`` admits — one query for the flows of their versions, however many."""
+    candidates = [
+        item
+        for item in items
+        if item.state == WorkItem.State.PENDING
+        and item.kind == WorkItem.Kind.APPROVE
+        and item.activation is not None
+        and item.instance.state == InstanceState.RUNNING
+    ]
+    if not candidates:
+        return set()
+    version_ids = {item.instance.version_id for item in candidates}
+    flows = dict(FlowVersion.objects.filter(pk__in=version_ids).values_list("pk", "flow"))
+    indexes = {pk: definition.node_index(flow) for pk, flow in flows.items()}
+    allowed: set[int] = set()
+    for item in candidates:
+        node_id = item.activation.node_id if item.activation is not None else ""
+        ref = indexes.get(item.instance.version_id, {}).get(node_id)
+        if ref is not None and batch_allowed(ref.node):
+            allowed.add(item.pk)
+    return allowed
 
 
 # --------------------------------------------------------------------------- response statistics
@@ -331,3 +633,86 @@ def response_stats(
         within_limit=within / len(hours) if hours else None,
         overdue=overdue,
     )
+
+
+# --------------------------------------------------------------------------- flow design
+
+
+def can_design(user: User) -> bool:
+    """Does ``user`` hold ``workflow.manage`` anywhere (the designer pages open)?"""
+    return access.can(user, MANAGE)
+
+
+def managed_flows(user: User) -> QuerySet[FlowDefinition]:
+    """The flows ``user`` may design: those whose owner unit lies in their ``workflow.manage``
+    scope (every flow for a group-wide scope), with ``draft_count`` and ``version_count``."""
+    flows = (
+        FlowDefinition.objects.select_related("owner_unit", "current_version")
+        .annotate(
+            draft_count=Count("versions", filter=Q(versions__status=FlowVersion.Status.DRAFT)),
+            version_count=Count("versions"),
+        )
+        .order_by("category", "name", "pk")
+    )
+    return access.restrict(user, MANAGE, flows, unit_field="owner_unit")
+
+
+def managed_flow(user: User, pk: Any) -> FlowDefinition:
+    """One flow ``user`` may design; ``NotFoundError`` otherwise."""
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        raise NotFoundError(_("找不到该审批流程。")) from None
+    flow = managed_flows(user).filter(pk=number).first()
+    if flow is None:
+        raise NotFoundError(_("找不到该审批流程。"))
+    return flow
+
+
+def flow_draft(flow: FlowDefinition) -> FlowVersion | None:
+    """The flow's draft version (``version_save`` keeps at most one), if any."""
+    return flow.versions.filter(status=FlowVersion.Status.DRAFT).order_by("-number").first()
+
+
+def flow_versions(flow: FlowDefinition) -> QuerySet[FlowVersion]:
+    """Every version of ``flow``, newest first, with who made and published it and
+    ``instance_count``."""
+    return (
+        flow.versions.select_related("created_by", "published_by")
+        .annotate(instance_count=Count("instances"))
+        .order_by("-number")
+    )
+
+
+def design_owner_units(user: User) -> QuerySet[Any]:
+    """The active units ``user`` may own flows for (the scope of ``workflow.manage``)."""
+    from xietong.org.models import OrgUnit
+
+    units = OrgUnit.objects.filter(is_active=True).order_by("path")
+    return access.restrict(user, MANAGE, units, unit_field="pk")
+
+
+# --------------------------------------------------------------------------- lookups by id
+
+
+def flow_get(*, pk: int | None = None, code: str | None = None) -> FlowDefinition:
+    """The flow with id ``pk`` or code ``code`` (its current version joined), else
+    ``NotFoundError``; whether the user may start it is the start service's question."""
+    flows = FlowDefinition.objects.select_related("current_version")
+    try:
+        if pk is not None:
+            return flows.get(pk=pk)
+        if code:
+            return flows.get(code=code)
+    except (FlowDefinition.DoesNotExist, ValueError, TypeError):
+        pass
+    raise NotFoundError(_("审批流程不存在。"))
+
+
+def my_item(user: User, pk: Any) -> WorkItem:
+    """The work item ``pk`` if it is ``user``'s own (in any state, within their clearance),
+    else ``NotFoundError`` — the same for a missing item and someone else's."""
+    try:
+        return _items(user).get(pk=pk)
+    except (WorkItem.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError(_("待办事项不存在或不是您的事项。")) from None

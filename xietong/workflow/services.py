@@ -23,11 +23,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xietong.audit.services import record
-from xietong.core import access, classification, clock
+from xietong.core import access, classification, clock, events
 from xietong.core.errors import DomainError, NotFoundError, PermissionDeniedError
 from xietong.files.models import StoredFile
 from xietong.identity.models import User
@@ -35,8 +36,9 @@ from xietong.moderation import services as moderation
 from xietong.notify.services import notify
 from xietong.org.models import OrgUnit
 from xietong.org.selectors import managers_of, primary_membership
-from xietong.workflow import audit_actions, conditions, definition, engine, formspec, resolve, sla
+from xietong.workflow import audit_actions, conditions, definition, engine, formspec, hooks, resolve, sla
 from xietong.workflow.models import (
+    FINAL_STATES,
     Action,
     Activation,
     Category,
@@ -267,6 +269,8 @@ class _Run:
         self._form: formspec.FormSpec | None = None
         self._context: conditions.RouteContext | None = None
         self._branch_nodes: dict[str, Activation] = {}
+        #: The state the request had when this action began (``hooks.finished`` on a change).
+        self._entry_state = instance.state
 
     # ------------------------------------------------------------------ reads
 
@@ -733,6 +737,9 @@ class _Run:
             body=body,
         )
         self.outbox = _Outbox()
+        if instance.state != self._entry_state and instance.state in FINAL_STATES:
+            self._entry_state = instance.state
+            hooks.finished(instance, self.actor)
 
 
 def _ended(run: _Run, holders: Iterable[int], title: str, *, exclude: int | None = None) -> None:
@@ -1031,6 +1038,17 @@ def draft_save(
         return locked
 
 
+def draft_delete(*, actor: User, instance: Instance) -> None:
+    """Delete one of the actor's drafts (草稿), which nobody else has seen."""
+    with transaction.atomic():
+        locked = _lock(instance.pk)
+        if locked.initiator_id != actor.pk:
+            raise NotFoundError(_("审批单不存在。"))
+        if locked.state != InstanceState.DRAFT:
+            raise DomainError(_("只有草稿可以删除。"))
+        locked.delete()
+
+
 def _chosen_map(chosen: Mapping[str, Sequence[int]] | None) -> dict[str, list[int]]:
     if chosen is None:
         return {}
@@ -1190,6 +1208,107 @@ def instance_start(
             actor, audit_actions.INSTANCE_STARTED, locked, flow=locked.definition.code, urgent=locked.urgent
         )
         return locked
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    """One step a request would reach (流程预览): its node, and who would act on it or be
+    copied. ``chooses``: the initiator picks the approvers (``initiator_chooses``), ``multiple``
+    whether more than one; ``approvers`` then names the valid picks so far."""
+
+    node_id: str
+    name: str
+    type: str
+    approvers: tuple[str, ...]
+    chooses: bool = False
+    multiple: bool = False
+    picked: tuple[int, ...] = ()
+
+    @property
+    def picked_named(self) -> list[tuple[int, str]]:
+        """The picks with their names (``approvers`` names them in the same order)."""
+        return list(zip(self.picked, self.approvers, strict=False))
+
+
+def _preview_data(form: formspec.FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The data as a draft would keep it, the fields with wrong values left out (twice at
+    most: values left after the first pass were accepted once already)."""
+    source = dict(data) if isinstance(data, Mapping) else {}
+    for _attempt in range(2):
+        try:
+            return form.clean(source, partial=True)
+        except formspec.FormDataError as error:
+            for key in error.errors:
+                source.pop(key.split(".", 1)[0], None)
+    return form.clean({}, partial=True)
+
+
+def predict_route(
+    *,
+    actor: User,
+    flow: FlowDefinition,
+    data: Mapping[str, Any],
+    chosen: Mapping[str, Sequence[int]] | None = None,
+) -> list[RouteStep]:
+    """The steps (审批, 办理, 抄送) a request of ``flow`` with ``data`` would go through if
+    ``actor`` submitted it now, and who each names, in route order: condition branches as the
+    data decides today, every branch of a parallel node. Writes nothing. Values the form
+    refuses are treated as empty; wrong picks are dropped. Raises what ``instance_start``
+    raises when ``actor`` may not start ``flow``."""
+    version = _startable(actor, flow)
+    form = formspec.parse_form(version.form)
+    try:
+        picks = _chosen_map(chosen)
+    except DomainError:
+        picks = {}
+    draft = Instance(
+        version=version, definition=flow, initiator=actor, data=_preview_data(form, data), chosen=picks
+    )
+    run = _Run(draft, actor=actor)
+    steps: list[tuple[Mapping[str, Any], list[int]]] = []
+    for node_id in _predicted_route(run):
+        reached = run.node(node_id)
+        kind = reached.get("type")
+        if kind in engine.TASK_TYPES:
+            steps.append((reached, run.resolve(reached.get("approvers") or {}, node_id)))
+        elif kind == "cc":
+            steps.append((reached, run.resolve(reached.get("recipients") or {}, node_id)))
+    wanted = {pk for _node, ids in steps for pk in ids}
+    names = dict(User.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+    route: list[RouteStep] = []
+    for node, ids in steps:
+        spec = node.get("approvers")
+        chooses = isinstance(spec, Mapping) and spec.get("kind") == "initiator_chooses"
+        route.append(
+            RouteStep(
+                node_id=str(node["id"]),
+                name=str(node.get("name") or ""),
+                type=str(node.get("type")),
+                approvers=tuple(names.get(pk, "") for pk in ids),
+                chooses=chooses,
+                multiple=chooses and isinstance(spec, Mapping) and spec.get("multiple") is True,
+                picked=tuple(ids) if chooses else (),
+            )
+        )
+    return route
+
+
+def choosable_approvers(
+    *, actor: User, flow: FlowDefinition, node_id: str, data: Mapping[str, Any] | None = None
+) -> list[int] | None:
+    """Whom ``actor`` may pick on the ``initiator_chooses`` node ``node_id`` of ``flow``: the
+    ids of its ``among`` rule, or None when any active account will do. ``NotFoundError``
+    when the node is not such a node."""
+    version = _startable(actor, flow)
+    ref = definition.node_index(version.flow).get(node_id)
+    spec = ref.node.get("approvers") if ref is not None else None
+    if not isinstance(spec, Mapping) or spec.get("kind") != "initiator_chooses":
+        raise NotFoundError(_("审批节点不存在。"))
+    among = spec.get("among")
+    if not isinstance(among, Mapping):
+        return None
+    form = formspec.parse_form(version.form)
+    return resolve.resolve_approvers(among, initiator=actor, data=_preview_data(form, data or {}), form=form)
 
 
 # --------------------------------------------------------------------------- work item actions
@@ -2066,6 +2185,71 @@ def phrase_reorder(*, actor: User, ids: Sequence[int]) -> None:
         Phrase.objects.bulk_update(ordered, ["order"])
 
 
+# --------------------------------------------------------------------------- the request's page
+
+
+#: The event the open pages of a request listen for: ``{"instance": pk, "stamp": last log id}``.
+INSTANCE_EVENT = "workflow.instance"
+
+
+def announce(instance: Instance) -> None:
+    """Tell the open pages of the request's people — its initiator and whoever holds, held
+    or had routed away a step or a copy of it — that it changed, once the transaction
+    commits. The event names the request and its latest log entry only: each page fetches
+    what its reader may see."""
+    stamp = Action.objects.filter(instance=instance).aggregate(top=Max("pk"))["top"] or 0
+    people = {instance.initiator_id}
+    for assignee, principal in WorkItem.objects.filter(instance=instance).values_list(
+        "assignee_id", "delegated_from_id"
+    ):
+        people.add(assignee)
+        if principal is not None:
+            people.add(principal)
+    events.push_to_users(
+        (user_id, INSTANCE_EVENT, {"instance": instance.pk, "stamp": stamp}) for user_id in sorted(people)
+    )
+
+
+def file_downloaded(
+    *, actor: User, instance: Instance, stored: StoredFile, request: HttpRequest | None = None
+) -> None:
+    """The download of a classified request's attachment (or of a classified file) is audited."""
+    level = max(instance.classification, stored.classification)
+    if not classification.is_classified(level):
+        return
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action=audit_actions.FILE_DOWNLOADED,
+            target=instance,
+            request=request,
+            details={
+                "serial": instance.serial,
+                "file": stored.name,
+                "sha256": stored.sha256,
+                "classification": level,
+            },
+        )
+
+
+def printed(*, actor: User, instance: Instance, request: HttpRequest | None = None) -> None:
+    """Printing a classified request is audited."""
+    if not classification.is_classified(instance.classification):
+        return
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action=audit_actions.INSTANCE_PRINTED,
+            target=instance,
+            request=request,
+            details={
+                "serial": instance.serial,
+                "title": instance.title,
+                "classification": instance.classification,
+            },
+        )
+
+
 # --------------------------------------------------------------------------- deadlines (R-76, R-65)
 
 
@@ -2203,3 +2387,536 @@ def _sweep_item(pk: int, now: dt.datetime, result: SweepResult) -> None:
         run.log(Action.Kind.ESCALATE, item=item, node_id=act.node_id, target=item.assignee_id, heads=heads)
         result.escalated += 1
     _save(instance)
+
+
+# --------------------------------------------------------------------------- optimistic concurrency
+
+
+class StaleVersionError(DomainError):
+    """The client acted on a request as it read it, and someone changed it since."""
+
+    status = 409
+    code = "conflict"
+
+
+def lock_version_check(*, instance_id: int, lock_version: int | None, request_id: str = "") -> None:
+    """Inside the caller's transaction, before an action on the request: lock its row and
+    refuse with ``StaleVersionError`` (409) when ``lock_version`` is given and is not the
+    current one. A retry of an action already applied (same ``request_id``) passes, so that
+    the action answers it as it was. The lock is held to the end of the transaction, so that
+    the action that follows sees the version that was checked."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_version_check must run inside transaction.atomic()")
+    found = Instance.objects.select_for_update().filter(pk=instance_id).values_list("lock_version", flat=True)
+    current = found.first()
+    if current is None:
+        raise NotFoundError(_("审批单不存在。"))
+    if lock_version is None or lock_version == current:
+        return
+    if request_id and (
+        Action.objects.filter(instance_id=instance_id, request_id=request_id).exists()
+        or WorkItem.objects.filter(instance_id=instance_id, request_id=request_id).exists()
+    ):
+        return
+    raise StaleVersionError(_("审批单已被他人修改，请刷新后重试。"), details={"lock_version": current})
+
+
+# --------------------------------------------------------------------------- interventions (改派, 移交)
+
+
+def can_intervene(user: User, instance: Instance) -> bool:
+    """May ``user`` reassign the pending items of ``instance``: a flow administrator of its
+    flow, or a holder of ``workflow.supervise`` whose data scope covers the initiator's unit
+    (never above their clearance)."""
+    from xietong.workflow.permissions import SUPERVISE
+
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if access.can_on(
+        user,
+        SUPERVISE,
+        None,
+        unit=instance.initiator_unit_id,
+        classification=instance.classification,
+        acl=False,
+    ):
+        return True
+    return classification.allows(user, instance.classification) and is_flow_admin(
+        user, instance.definition, instance.version.flow
+    )
+
+
+def reassign(*, actor: User, item: WorkItem, to: User, reason: str, request_id: str) -> Instance:
+    """改派: a supervisor moves a pending approval or handling item to ``to`` (the holder is
+    away, has left, or is the wrong person). The item closes as transferred and ``to`` gets
+    a new one at the same place in the step; both people are told, the action is logged on
+    the request and audited. ``transfer`` is the holder's own 转交; this is the
+    administrator's."""
+    rid = _request_id(request_id)
+    text = _text(reason, limit=OPINION_MAX, what=_("改派原因"))
+    if not text:
+        raise DomainError(_("请填写改派原因。"))
+    _screen(actor, {"reason": text}, "workflow.opinion")
+    with transaction.atomic():
+        instance = _lock(item.instance_id)
+        if _replayed(instance, rid, actor, [Action.Kind.REASSIGN]):
+            return instance
+        if not can_intervene(actor, instance):
+            raise PermissionDeniedError(_("只有流程管理员或有督办权限的人员可以改派。"))
+        current = WorkItem.objects.select_related("activation", "assignee").get(pk=item.pk)
+        if current.kind not in TASK_KINDS:
+            raise DomainError(_("只有审批和办理事项可以改派。"))
+        if current.state != WorkItem.State.PENDING:
+            raise DomainError(_("该事项已处理或不再等待处理，无需改派。"))
+        if instance.state != InstanceState.RUNNING:
+            raise DomainError(_("该审批已结束或已退回，无需改派。"))
+        if current.assignee_id == to.pk:
+            raise DomainError(_("该事项已由 %(name)s 处理，请选择其他人员。") % {"name": to.name})
+        act = _step_of(current)
+        _check_people([to], instance.classification)
+        holding = WorkItem.objects.filter(activation=act, state__in=ACTIVE_ITEM_STATES, assignee=to)
+        if holding.exists():
+            raise DomainError(_("%(names)s 已在处理此环节。") % {"names": to.name})
+        run = _Run(instance, actor=actor)
+        current.opinion = text
+        run.close(current, WorkItem.State.TRANSFERRED, request_id=rid)
+        current.save(update_fields=["opinion"])
+        new = run.open(
+            act,
+            to.pk,
+            order=current.order,
+            via=WorkItem.Via.TRANSFER,
+            anchor=current.anchor,
+            origin=current,
+        )
+        instance.dedup_blocked = True
+        run.log(
+            Action.Kind.REASSIGN,
+            actor=actor,
+            item=current,
+            node_id=act.node_id,
+            target=to,
+            opinion=text,
+            request_id=rid,
+            from_user=current.assignee_id,
+            new_item=new.pk,
+        )
+        run.wrap_up()
+        _notify(
+            instance,
+            [current.assignee_id],
+            "workflow.finished",
+            _("您的待办已由管理员改派：%(title)s") % {"title": instance.title},
+            body=_("已改派给 %(name)s。原因：%(reason)s") % {"name": to.name, "reason": text},
+            actor=actor,
+        )
+        _audit(
+            actor,
+            audit_actions.ITEM_REASSIGNED,
+            instance,
+            node=act.node_id,
+            item=current.pk,
+            from_user=current.assignee_id,
+            to=to.pk,
+            reason=text,
+        )
+        return instance
+
+
+@dataclass
+class HandoverResult:
+    """What ``handover`` did: the items moved, and those it could not move with the reason."""
+
+    moved: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    #: Pending items of the person outside the actor's reach (left where they are).
+    out_of_scope: int = 0
+
+
+def handover_items(actor: User, from_user: User) -> list[WorkItem]:
+    """The pending approval and handling items of ``from_user`` that ``actor`` may reassign."""
+    items = list(
+        WorkItem.objects.filter(
+            assignee=from_user,
+            state=WorkItem.State.PENDING,
+            kind__in=TASK_KINDS,
+            instance__state=InstanceState.RUNNING,
+        )
+        .select_related("instance", "instance__definition", "instance__version", "activation")
+        .order_by("created_at", "pk")
+    )
+    return [item for item in items if can_intervene(actor, item.instance)]
+
+
+def handover(*, actor: User, from_user: User, to_user: User, reason: str, request_id: str) -> HandoverResult:
+    """批量移交: every pending item of ``from_user`` (a leaver, a long absence) within the
+    actor's reach goes to ``to_user`` — each by ``reassign`` in a transaction of its own, so
+    that one refusal (``to_user`` already holds that step, lacks the 密级 …) leaves the others
+    moved. Running it again with the same ``request_id`` moves nothing twice."""
+    rid = _request_id(request_id)
+    if from_user.pk == to_user.pk:
+        raise DomainError(_("移交人和接收人不能是同一人。"))
+    text = _text(reason, limit=OPINION_MAX, what=_("移交原因"))
+    if not text:
+        raise DomainError(_("请填写移交原因。"))
+    if not access.can_any(actor, ("workflow.supervise", MANAGE)):
+        raise PermissionDeniedError(_("只有流程管理员或有督办权限的人员可以移交待办。"))
+    _check_people([to_user], 0)
+    result = HandoverResult()
+    every = WorkItem.objects.filter(
+        assignee=from_user,
+        state=WorkItem.State.PENDING,
+        kind__in=TASK_KINDS,
+        instance__state=InstanceState.RUNNING,
+    ).count()
+    items = handover_items(actor, from_user)
+    result.out_of_scope = every - len(items)
+    prefix = rid[: 63 - 12]
+    for item in items:
+        try:
+            reassign(actor=actor, item=item, to=to_user, reason=text, request_id=f"{prefix}:{item.pk}")
+        except DomainError as error:
+            result.failed.append((item.pk, error.message))
+        else:
+            result.moved.append(item.pk)
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action=audit_actions.ITEMS_HANDED_OVER,
+            target=to_user,
+            details={
+                "from_user": from_user.pk,
+                "to_user": to_user.pk,
+                "reason": text,
+                "moved": result.moved,
+                "failed": [pk for pk, _message in result.failed],
+                "out_of_scope": result.out_of_scope,
+            },
+        )
+    if result.moved:
+        notify(
+            recipients=[f"user:{to_user.pk}"],
+            kind="workflow.todo",
+            title=_("%(name)s 的 %(count)d 项审批待办已移交给您")
+            % {"name": from_user.name, "count": len(result.moved)},
+            body=text,
+            link="/workflow/",
+            actor=actor,
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- 补录 (R-81)
+
+BACKFILL_OUTCOMES = (InstanceState.APPROVED, InstanceState.REJECTED)
+MAX_BACKFILL_FILES = 20
+
+
+def backfill(
+    *,
+    actor: User,
+    flow: FlowDefinition,
+    request_id: str,
+    data: Mapping[str, Any],
+    decided_by: User,
+    decided_at: dt.datetime,
+    reason: str,
+    attachments: Sequence[StoredFile],
+    outcome: str = InstanceState.APPROVED,
+    opinion: str = "",
+    initiator: User | None = None,
+    title: str = "",
+    level: int = 0,
+) -> Instance:
+    """补录: register a matter of ``flow`` that was decided offline in an exceptional case —
+    by ``decided_by`` at ``decided_at``, with ``outcome`` (通过 or 拒绝) — as a finished
+    request marked ``backfilled``. A reason and at least one attachment (the signed paper
+    scanned) are compulsory; the form data is checked like any request's. Only the flow's
+    administrators may do it. The log names the registrant and the decider apart: the
+    decision is never shown as taken in the system; the decider gets a copy to read."""
+    rid = _request_id(request_id)
+    if not is_flow_admin(actor, flow, flow.current_version.flow if flow.current_version else None):
+        raise PermissionDeniedError(_("只有流程管理员可以补录该流程的审批。"))
+    text = _text(reason, limit=OPINION_MAX, what=_("补录原因"))
+    if not text:
+        raise DomainError(_("请填写补录原因：说明为何未在线上办理。"))
+    note = _text(opinion, limit=OPINION_MAX, what=_("审批意见"))
+    if outcome not in BACKFILL_OUTCOMES:
+        raise DomainError(_("审批结果无效。"))
+    files = list(attachments)
+    if not files:
+        raise DomainError(_("请上传至少一个附件（线下审批单的扫描件）。"))
+    if len(files) > MAX_BACKFILL_FILES:
+        raise DomainError(_("附件不能超过 %(max)d 个。") % {"max": MAX_BACKFILL_FILES})
+    if any(stored.uploaded_by_id != actor.pk for stored in files):
+        raise DomainError(_("附件不存在或不是您上传的文件，请重新上传。"))
+    if decided_at.tzinfo is None:
+        raise DomainError(_("审批时间无效。"))
+    now = clock.now()
+    if decided_at > now:
+        raise DomainError(_("审批时间不能晚于现在。"))
+    person = initiator or actor
+    _check_people([decided_by], 0)
+    if not (person.is_active and decided_by.is_active):
+        raise DomainError(_("发起人或审批人的账号已停用。"))
+    _screen(actor, {"title": title, "reason": text, "opinion": note, **_texts_of(data)}, "workflow.instance")
+    with transaction.atomic():
+        existing = Instance.objects.filter(
+            create_request_id=rid,
+            backfilled=True,
+            actions__kind=Action.Kind.BACKFILL,
+            actions__actor=actor,
+        ).first()
+        if existing is not None:
+            return existing
+        version = flow.current_version
+        if version is None or version.status != FlowVersion.Status.PUBLISHED:
+            raise DomainError(_("该审批流程尚未发布。"))
+        clean = _clean_data(actor, version, data)
+        membership = primary_membership(person)
+        try:
+            with transaction.atomic():
+                instance = Instance.objects.create(
+                    version=version,
+                    definition=flow,
+                    title=_title(title, clean, flow, person),
+                    initiator=person,
+                    initiator_unit_id=membership.unit_id if membership is not None else None,
+                    data=clean,
+                    classification=_classification(actor, level),
+                    state=outcome,
+                    backfilled=True,
+                    serial=_next_serial(now),
+                    create_request_id=rid,
+                    created_at=now,
+                    started_at=decided_at,
+                    finished_at=decided_at,
+                    updated_at=now,
+                )
+        except IntegrityError:
+            raise DomainError(_("请求编号已被其他操作使用，请刷新页面后重试。")) from None
+        if not classification.allows(decided_by, instance.classification):
+            raise DomainError(_("%(name)s 的可知悉密级低于本审批单的密级。") % {"name": decided_by.name})
+        run = _Run(instance, actor=actor)
+        run.log(
+            Action.Kind.BACKFILL,
+            actor=actor,
+            target=decided_by,
+            opinion=text,
+            request_id=rid,
+            decided_at=decided_at.isoformat(),
+            outcome=str(outcome),
+            decision_opinion=note,
+            attachments=[{"key": str(stored.key), "name": stored.name} for stored in files],
+        )
+        run.log(Action.Kind.FINISH, result=str(outcome))
+        WorkItem.objects.create(
+            instance=instance,
+            assignee=decided_by,
+            kind=WorkItem.Kind.CC,
+            created_at=now,
+        )
+        _notify(
+            instance,
+            [pk for pk in (person.pk, decided_by.pk) if pk != actor.pk],
+            "workflow.cc",
+            _("已补录线下审批：%(title)s") % {"title": instance.title},
+            body=_("补录人：%(name)s。原因：%(reason)s") % {"name": actor.name, "reason": text},
+            actor=actor,
+        )
+        _audit(
+            actor,
+            audit_actions.INSTANCE_BACKFILLED,
+            instance,
+            flow=flow.code,
+            decided_by=decided_by.pk,
+            decided_at=decided_at.isoformat(),
+            outcome=str(outcome),
+            reason=text,
+            files=[stored.sha256 for stored in files],
+        )
+        return instance
+
+
+def backfill_files(instance: Instance) -> list[StoredFile]:
+    """The scans registered with a 补录 request, in the order given."""
+    action = Action.objects.filter(instance=instance, kind=Action.Kind.BACKFILL).order_by("pk").first()
+    if action is None:
+        return []
+    keys = [
+        str(entry.get("key")) for entry in action.details.get("attachments", []) if isinstance(entry, dict)
+    ]
+    found = {str(stored.key): stored for stored in StoredFile.objects.filter(key__in=keys)}
+    return [found[key] for key in keys if key in found]
+
+
+# --------------------------------------------------------------------------- the holiday calendar
+
+#: 放假 / 调休上班 as the State Council's notice words them, and a few other spellings.
+_DAY_WORDS = {
+    "放假": "holiday",
+    "休息": "holiday",
+    "休": "holiday",
+    "holiday": "holiday",
+    "调休上班": "workday",
+    "上班": "workday",
+    "补班": "workday",
+    "班": "workday",
+    "workday": "workday",
+}
+_DATE_RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})(?:\s*(?:~|至|—|--)\s*(\d{4}-\d{1,2}-\d{1,2}))?$")
+CALENDAR_NAME_MAX = 40
+CALENDAR_IMPORT_MAX_LINES = 400
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    date: dt.date
+    kind: str
+    name: str
+
+
+def _calendar_date(text: str) -> dt.date:
+    try:
+        year, month, day = (int(part) for part in text.split("-"))
+        return dt.date(year, month, day)
+    except ValueError:
+        raise DomainError(_("日期“%(text)s”无效。") % {"text": text}) from None
+
+
+def _calendar_entry_check(day: dt.date, kind: str) -> None:
+    if not 2000 <= day.year <= 2100:
+        raise DomainError(_("日期 %(day)s 超出范围。") % {"day": day.isoformat()})
+    if kind == "workday" and day.weekday() < 5:
+        raise DomainError(_("%(day)s 本是工作日，无需登记调休上班。") % {"day": day.isoformat()})
+
+
+def calendar_parse(text: str) -> list[CalendarEntry]:
+    """The lines of an import: ``日期[至日期] [名称] 放假|调休上班`` — e.g. ``2027-01-01 元旦
+    放假``, ``2027-10-01~2027-10-07 国庆节 放假``, ``2027-02-07 调休上班``; blank lines and
+    lines starting with ``#`` are skipped. Every bad line is reported (``details``: line
+    number and message) and nothing is returned then."""
+    entries: list[CalendarEntry] = []
+    problems: list[dict[str, Any]] = []
+    seen: dict[dt.date, int] = {}
+    lines = str(text or "").replace("\x00", "").splitlines()
+    if len(lines) > CALENDAR_IMPORT_MAX_LINES:
+        raise DomainError(_("一次最多导入 %(max)d 行。") % {"max": CALENDAR_IMPORT_MAX_LINES})
+    for number, raw in enumerate(lines, start=1):
+        line = raw.replace("\u3000", " ").strip()
+        if not line or line.startswith("#"):
+            continue
+        line = re.sub(r"\s*(~|至|—|--)\s*", r"\1", line)
+        parts = line.split()
+        try:
+            if len(parts) < 2:
+                raise DomainError(_("格式应为“日期 名称 放假”或“日期 调休上班”。"))
+            match = _DATE_RANGE.match(parts[0])
+            if match is None:
+                raise DomainError(_("日期“%(text)s”无效，应为 2027-01-01 的形式。") % {"text": parts[0]})
+            kind = _DAY_WORDS.get(parts[-1].lower())
+            if kind is None:
+                raise DomainError(
+                    _("最后一项应为“放假”或“调休上班”，而不是“%(text)s”。") % {"text": parts[-1]}
+                )
+            name = " ".join(parts[1:-1])
+            if len(name) > CALENDAR_NAME_MAX:
+                raise DomainError(_("名称不能超过 %(max)d 个字。") % {"max": CALENDAR_NAME_MAX})
+            first = _calendar_date(match.group(1))
+            last = _calendar_date(match.group(2)) if match.group(2) else first
+            if last < first or (last - first).days > 31:
+                raise DomainError(_("日期范围无效（须从前到后，最长 32 天）。"))
+            day = first
+            found: list[CalendarEntry] = []
+            while day <= last:
+                # A holiday range names the weekend days in it too; a 调休上班 range only
+                # concerns the weekend days.
+                if not (kind == "workday" and match.group(2) and day.weekday() < 5):
+                    _calendar_entry_check(day, kind)
+                    if day in seen:
+                        raise DomainError(
+                            _("%(day)s 与第 %(line)d 行重复。") % {"day": day.isoformat(), "line": seen[day]}
+                        )
+                    found.append(CalendarEntry(day, kind, name))
+                day += dt.timedelta(days=1)
+        except DomainError as error:
+            problems.append({"line": number, "text": raw.strip()[:100], "message": error.message})
+            continue
+        for entry in found:
+            seen[entry.date] = number
+        entries.extend(found)
+    if problems:
+        raise DomainError(
+            _("有 %(count)d 行无法识别，未导入任何日期，请修改后重试。") % {"count": len(problems)},
+            details=problems,
+        )
+    if not entries:
+        raise DomainError(_("没有可导入的日期。"))
+    return entries
+
+
+def _calendar_audit(actor: User, **details: Any) -> None:
+    from xietong.audit.services import Target
+
+    record(
+        actor=actor,
+        action=audit_actions.CALENDAR_CHANGED,
+        target=Target("workflow.calendar", "calendar", _("节假日安排")),
+        details=details,
+    )
+
+
+def calendar_import(*, actor: User, text: str) -> list[CalendarEntry]:
+    """Import the lines of the year's holiday notice (``calendar_parse``): all of them, or
+    none when one is bad. A date already in the calendar takes the new line's values."""
+    from xietong.workflow.models import CalendarDay
+
+    access.require(actor, MANAGE, _("只有流程管理员可以维护节假日安排。"))
+    entries = calendar_parse(text)
+    with transaction.atomic():
+        existing = {day.date: day for day in CalendarDay.objects.filter(date__in=[e.date for e in entries])}
+        changed = []
+        for entry in entries:
+            row = existing.get(entry.date)
+            if row is None:
+                continue
+            row.kind, row.name = entry.kind, entry.name
+            changed.append(row)
+        CalendarDay.objects.bulk_update(changed, ["kind", "name"])
+        CalendarDay.objects.bulk_create(
+            [CalendarDay(date=e.date, kind=e.kind, name=e.name) for e in entries if e.date not in existing]
+        )
+        _calendar_audit(
+            actor,
+            operation="import",
+            count=len(entries),
+            first=min(e.date for e in entries).isoformat(),
+            last=max(e.date for e in entries).isoformat(),
+        )
+    return entries
+
+
+def calendar_set(*, actor: User, date: dt.date, kind: str, name: str = "") -> Any:
+    """Add one exception (or change the one of that date)."""
+    from xietong.workflow.models import CalendarDay, DayKind
+
+    access.require(actor, MANAGE, _("只有流程管理员可以维护节假日安排。"))
+    if kind not in DayKind.values:
+        raise DomainError(_("类型无效：应为放假或调休上班。"))
+    text = _text(name, limit=CALENDAR_NAME_MAX, what=_("名称"))
+    _calendar_entry_check(date, kind)
+    with transaction.atomic():
+        row, _created = CalendarDay.objects.update_or_create(date=date, defaults={"kind": kind, "name": text})
+        _calendar_audit(actor, operation="set", date=date.isoformat(), kind=kind, name=text)
+    return row
+
+
+def calendar_delete(*, actor: User, date: dt.date) -> None:
+    from xietong.workflow.models import CalendarDay
+
+    access.require(actor, MANAGE, _("只有流程管理员可以维护节假日安排。"))
+    with transaction.atomic():
+        deleted, _rows = CalendarDay.objects.filter(date=date).delete()
+        if not deleted:
+            raise NotFoundError(_("该日期不在节假日安排中。"))
+        _calendar_audit(actor, operation="delete", date=date.isoformat())

@@ -1,0 +1,52 @@
+"""Callbacks run when a request of a given flow ends: 通过, 拒绝, 撤回, 撤销 or 终止.
+
+Another part of the platform that keeps its own record of what a flow decides (a permission
+request of ``org``, say) registers ``on_finished(code, callback)``; the services call
+``finished`` from the transaction that ends the request, right after its final state is saved.
+Each callback runs in a savepoint of that transaction: what it does commits together with the
+end of the request, and if it fails its own changes are rolled back, the failure is logged
+and the request still ends as decided — a flow's outcome never hangs on a listener.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+
+from xietong.identity.models import User
+from xietong.workflow.models import Instance
+
+logger = logging.getLogger(__name__)
+
+#: ``callback(instance, actor)``: the request in its final state, and who ended it (None for
+#: the engine itself, e.g. a timeout).
+FinishedCallback = Callable[[Instance, User | None], None]
+
+_callbacks: dict[str, list[FinishedCallback]] = {}
+
+
+def on_finished(code: str, callback: FinishedCallback) -> None:
+    """Call ``callback`` whenever a request of the flow ``code`` ends (once per callback)."""
+    listeners = _callbacks.setdefault(code, [])
+    if callback not in listeners:
+        listeners.append(callback)
+
+
+def off_finished(code: str, callback: FinishedCallback) -> None:
+    """Stop calling ``callback`` for the flow ``code``."""
+    listeners = _callbacks.get(code, [])
+    if callback in listeners:
+        listeners.remove(callback)
+
+
+def finished(instance: Instance, actor: User | None) -> None:
+    """Run the callbacks registered for the request's flow, each in its own savepoint."""
+    listeners = _callbacks.get(instance.definition.code, ())
+    for callback in list(listeners):
+        try:
+            with transaction.atomic():
+                callback(instance, actor)
+        except Exception:
+            logger.exception("workflow finished-callback %r failed for instance %s", callback, instance.pk)
