@@ -42,6 +42,7 @@ const SETTING_LABELS = {
   return_resume: [t('被退回后重新提交时'), { restart: t('从第一个节点重新审批'), direct: t('直接回到退回的节点') }],
   withdraw: [t('发起人撤回'), { strict: t('仅在无人处理前可撤回'), lenient: t('审批结束前均可撤回') }],
   on_timeout: [t('超时处理'), TIMEOUT_LABELS],
+  time_basis: [t('办理时限计算方式'), { calendar: t('自然时间（含夜间和节假日）'), working: t('工作时间（按节假日安排）') }],
 };
 const INITIATOR_LABELS = { everyone: t('所有人'), unit: t('部门'), role: t('角色'), user: t('指定成员'), position: t('岗位') };
 const NODE_META = {

@@ -471,3 +471,6 @@ def test_r81_backfill_through_the_page(backfill_flow: Any, people: People) -> No
     assert client.get(file_url).status_code == 200
     assert client_for(people.head).get(file_url).status_code == 200
     assert client_for(people.other).get(file_url).status_code == 404
+    page = client.get(f"/workflow/instances/{instance.pk}/").content.decode()
+    assert "线下决定：王经理 于 2026-01-05 10:30 已通过" in page
+    assert file_url in page

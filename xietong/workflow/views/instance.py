@@ -136,6 +136,8 @@ class Entry:
     signature: StoredFile | None = None
     on_behalf: str = ""
     ago: str = ""
+    #: The scans of a 补录 (``{"key", "name"}``), served by ``workflow:backfill_file``.
+    files: list[dict[str, str]] = field(default_factory=list)
 
 
 def _ago(moment: dt.datetime, now: dt.datetime) -> str:
@@ -215,6 +217,22 @@ def _entries(
             detail = _("由 %(name)s 代为处理") % {"name": _name(action.target_user)}
         elif action.kind in (Action.Kind.TIMEOUT_REMIND, Action.Kind.ESCALATE):
             detail = _name(action.target_user)
+        elif action.kind == Action.Kind.REASSIGN:
+            detail = _("%(old)s 的事项改派给 %(new)s") % {
+                "old": names([details.get("from_user")]),
+                "new": _name(action.target_user),
+            }
+        elif action.kind == Action.Kind.BACKFILL:
+            outcome = str(details.get("outcome", ""))
+            decided = dt.datetime.fromisoformat(
+                str(details.get("decided_at") or action.created_at.isoformat())
+            )
+            detail = _("线下决定：%(name)s 于 %(when)s %(outcome)s；意见：%(opinion)s") % {
+                "name": _name(action.target_user),
+                "when": timezone.localtime(decided).strftime("%Y-%m-%d %H:%M"),
+                "outcome": InstanceState(outcome).label if outcome in InstanceState.values else "",
+                "opinion": details.get("decision_opinion") or _("（无）"),
+            }
         elif action.kind == Action.Kind.FINISH:
             result = str(details.get("result", ""))
             detail = str(InstanceState(result).label) if result in InstanceState.values else ""
@@ -235,6 +253,11 @@ def _entries(
                 signature=item.signature if item is not None and action.actor_id else None,
                 on_behalf=str(on_behalf),
                 ago=_ago(action.created_at, now),
+                files=[
+                    {"key": str(entry.get("key")), "name": str(entry.get("name", ""))}
+                    for entry in details.get("attachments", [])
+                    if action.kind == Action.Kind.BACKFILL and isinstance(entry, dict)
+                ],
             )
         )
     return entries
@@ -331,6 +354,8 @@ def _page(
             ids = details.get(key)
             if isinstance(ids, list):
                 mentioned.update(pk for pk in ids if isinstance(pk, int))
+        if isinstance(details.get("from_user"), int):  # 改派
+            mentioned.add(details["from_user"])
     people = selectors.users_by_ids(mentioned, active_only=False)
     entries = _entries(instance, actions, items, node_names, people)
     steps = _steps(instance, selectors.route_steps(instance, activations), items)
