@@ -129,7 +129,7 @@ def test_a_missing_flow_is_installed_under_the_root_unit(org_tree: dict[str, Org
 # --------------------------------------------------------------------------- routes
 
 
-def test_request_goes_to_the_head_the_leader_above_and_the_top_leader_for_the_reply(
+def test_r79_request_goes_to_the_head_the_leader_above_and_the_top_leader_for_the_reply(
     people: People, chairman: User
 ) -> None:
     instance = start(
@@ -154,7 +154,7 @@ def test_request_reply_is_skipped_when_the_leader_above_is_the_top(people: Peopl
     assert instance.state == InstanceState.APPROVED
 
 
-def test_liaison_is_handled_by_the_head_of_the_department_chosen_in_the_form(
+def test_r79_liaison_is_handled_by_the_head_of_the_department_chosen_in_the_form(
     people: People, org_tree: dict[str, OrgUnit]
 ) -> None:
     finance_head = make_user("caiwujl", name="财务经理")

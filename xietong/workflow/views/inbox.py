@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -50,24 +50,14 @@ def require_use(request: AuthedRequest) -> None:
 
 
 def instance_link(pk: int) -> str:
-    """The request's page (owned by the request pages; the path is fixed)."""
-    try:
-        return reverse("workflow:instance", args=[pk])
-    except NoReverseMatch:
-        return services.LINK.format(pk=pk)
-
-
-def _link_or_empty(name: str, *args: Any) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
+    """The request's page."""
+    return reverse("workflow:instance", args=[pk])
 
 
 def mine_link(instance: Instance) -> str:
     """A draft opens where it is edited; anything else on the request's page."""
     if instance.state == InstanceState.DRAFT:
-        return _link_or_empty("workflow:draft", instance.pk) or instance_link(instance.pk)
+        return reverse("workflow:draft", args=[instance.pk])
     return instance_link(instance.pk)
 
 
@@ -245,7 +235,7 @@ def inbox(request: AuthedRequest) -> HttpResponse:
         flows=FlowDefinition.objects.filter(is_active=True).only("pk", "name").order_by("name"),
         phrases=list(selectors.phrases(request.user).values_list("text", flat=True)),
         batch_request=uuid.uuid4().hex,
-        start_link=_link_or_empty("workflow:start_list"),
+        start_link=reverse("workflow:start_list"),
         box_label=BOX_LABELS[query.box],
         breadcrumbs=[(_("审批"), reverse("workflow:inbox")), (BOX_LABELS[query.box], None)],
     )

@@ -26,9 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -106,14 +104,6 @@ def _visible(request: AuthedRequest, pk: int) -> Instance:
         return selectors.instance_visible(request.user, pk)
     except NotFoundError:
         raise Http404 from None
-
-
-def _link(name: str, *args: Any) -> str:
-    """A page of another part of the app, when it is there."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 def _name(user: User | None) -> str:
@@ -298,14 +288,6 @@ def _opinion_required(node: Mapping[str, Any] | None, action: str) -> bool:
     return node is not None and engine.opinion_required(node, action)
 
 
-def _has_template(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
 def _page(
     request: AuthedRequest,
     instance: Instance,
@@ -420,8 +402,8 @@ def _page(
         "return_targets": return_targets,
         "edit_fields": edit_fields,
         "phrases": list(selectors.phrases(user)) if task else [],
-        "phrases_link": _link("workflow:phrases"),
-        "people_link": _link("workflow:people_search"),
+        "phrases_link": reverse("workflow:phrases"),
+        "people_link": reverse("workflow:people_search"),
         "initiator": initiator,
         "admin": admin,
         "can_withdraw": initiator and instance.is_open,
@@ -431,7 +413,6 @@ def _page(
         "revoke_late": revoke_until is not None and now > revoke_until and not admin,
         "can_resubmit": initiator and instance.state == InstanceState.RETURNED,
         "resubmit_fields": resubmit_fields,
-        "fields_template": _has_template("workflow/run_fields.html"),
         "can_circulate": (involved or admin) and instance.state != InstanceState.DRAFT,
         "can_terminate": admin and instance.is_open,
         "can_comment": instance.state != InstanceState.DRAFT,
@@ -440,7 +421,7 @@ def _page(
         "posted": posted,
         "request_id": uuid.uuid4().hex,
         "breadcrumbs": [
-            (_("审批"), _link("workflow:inbox") or None),
+            (_("审批"), reverse("workflow:inbox")),
             (instance.serial or instance.title, None),
         ],
     }
@@ -456,9 +437,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """The request: its form, route and record, and what the reader may do with it."""
     instance = _visible(request, pk)
     if instance.state == InstanceState.DRAFT:
-        draft = _link("workflow:draft", instance.pk)
-        if draft:
-            return redirect(draft)
+        return redirect("workflow:draft", instance_id=instance.pk)
     return render(request, "workflow/instance_detail.html", _page(request, instance))
 
 
