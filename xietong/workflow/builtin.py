@@ -32,7 +32,7 @@ SEAL = "seal"
 PERMISSION = "permission-change"
 #: Flows whose requests another module files and starts itself (code → that module's page):
 #: starting one from the approvals pages would make a request nothing acts on.
-STARTED_ELSEWHERE = {PERMISSION: "roles:mine"}
+STARTED_ELSEWHERE = {PERMISSION: "roles:request_new"}
 
 LEGAL_REVIEWER = "legal_reviewer"
 FINANCE_REVIEWER = "finance_checker"

@@ -344,10 +344,10 @@ def test_r14_the_permission_flow_is_filed_from_my_permissions_not_started_by_han
     flow = FlowDefinition.objects.get(code=builtin.PERMISSION)
     client = client_for(people.initiator)
     page = client.get("/workflow/start/").content.decode()
-    assert f'href="{reverse("roles:mine")}" data-flow="{flow.pk}"' in page
+    assert f'href="{reverse("roles:request_new")}" data-flow="{flow.pk}"' in page
     response = client.get(f"/workflow/start/{flow.pk}/")
     assert response.status_code == 302
-    assert response["Location"] == reverse("roles:mine")
+    assert response["Location"] == reverse("roles:request_new")
     answer = client.post(
         "/api/v1/workflow/instances",
         {"flow_code": builtin.PERMISSION, "data": {}, "request_id": rid()},
