@@ -58,10 +58,17 @@ assets: xietong/static/dist/.stamp
 # Browser tests drive Debian's Chromium, in Chinese (its zh-CN locale formats date pickers as
 # a Chinese user sees them); install it when it is missing.
 CHROMIUM_PACKAGES = chromium chromium-l10n fonts-noto-cjk
+# TrueType CJK faces the 公文 PDF layout embeds (宋/楷/黑) when no licensed fonts are installed.
+CJK_FONT_PACKAGES = fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
 browser:
 	@if [ ! -x "$(CHROMIUM)" ] || { [ "$(CHROMIUM)" = /usr/bin/chromium ] && [ ! -e /usr/lib/chromium/locales/zh-CN.pak ]; }; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; \
 	  else echo "缺少 Chromium：请执行 sudo apt-get install $(CHROMIUM_PACKAGES)（或设置 CHROMIUM=路径）"; exit 1; fi; \
+	fi
+	@missing=""; for p in $(CJK_FONT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "缺少公文排版字体：请执行 sudo apt-get install$$missing"; exit 1; fi; \
 	fi
 
 bench: dev-deps assets  ## Baseline benchmark (see bench/README.md).

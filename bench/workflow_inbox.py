@@ -336,8 +336,11 @@ def inbox_work(user: Any) -> Callable[[], Any]:
     from xietong.workflow import selectors
 
     def work() -> Any:
+        # What the inbox view reads: the badges, then a page whose length is the 待办 badge.
+        counts = selectors.counts(user)
         rows = selectors.inbox(user, "todo")
-        return list(rows[:20]), rows.count(), selectors.counts(user)
+        known = selectors.known_count("todo", selectors.Filters(), counts)
+        return list(rows[:20]), rows.count() if known is None else known, counts
 
     return work
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
@@ -34,6 +35,13 @@ def _fresh_lexicon() -> None:
     """Each test matches against the sensitive-word lexicon of its own database: the compiled
     lexicon is kept per process and otherwise re-checked only every few seconds."""
     lexicon.forget()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: entries that another test left behind would
+    otherwise expire at a random moment of this one (and change its query counts)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

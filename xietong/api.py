@@ -16,6 +16,7 @@ from ninja.security import SessionAuth
 
 from xietong.audit.api import router as audit_router
 from xietong.core.errors import DomainError, error_body
+from xietong.documents.api import router as documents_router
 from xietong.identity.api import router as identity_router
 from xietong.identity.apitokens import ApiTokenAuth
 from xietong.moderation.api import router as moderation_router
@@ -106,3 +107,4 @@ api.add_router("/notices/", notices_router)
 api.add_router("/portal/", portal_router)
 api.add_router("/workbench", workbench_router)
 api.add_router("/workflow/", workflow_router)
+api.add_router("/documents/", documents_router)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "xietong.portal",
     "xietong.notices",
     "xietong.workflow",
+    "xietong.documents",
     "xietong.workbench",
     "xietong.ops",
 ]
@@ -362,6 +363,11 @@ XIETONG_UPLOAD_ZIP_MAX_UNPACKED_BYTES = config.integer("UPLOAD_ZIP_MAX_UNPACKED_
 XIETONG_UPLOAD_ZIP_MAX_RATIO = config.integer("UPLOAD_ZIP_MAX_RATIO", 100, minimum=2, maximum=100_000)
 XIETONG_CLAMD_URL = config.clamd_url("CLAMD_URL")
 XIETONG_CLAMD_TIMEOUT = config.integer("CLAMD_TIMEOUT", 60, minimum=1, maximum=600)
+
+# 公文 PDF layout (xietong.documents.layout.fonts): the licensed GB/T 9704 faces an administrator
+# copies here (方正小标宋简体, 仿宋_GB2312, 楷体_GB2312, 黑体 as .ttf/.ttc); without them the free
+# fonts-arphic-*/fonts-wqy-zenhei faces are used (docs/gongwen-layout.md).
+XIETONG_DOCUMENT_FONTS_DIR = config.directory("DOCUMENT_FONTS_DIR", DATA_DIR / "fonts")
 
 
 def validate_production() -> None:

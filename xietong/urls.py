@@ -16,6 +16,7 @@ urlpatterns = [
     path("portal/", include("xietong.portal.urls")),
     path("notices/", include("xietong.notices.urls")),
     path("workflow/", include("xietong.workflow.urls")),
+    path("documents/", include("xietong.documents.urls")),
     path("", include("xietong.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

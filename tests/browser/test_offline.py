@@ -83,7 +83,7 @@ def test_r89_pages_load_with_outbound_network_blocked(
     assert urlparse(page.url).path == "/"
     assert_assets_applied(page)
 
-    for path in ("/m/documents/", "/account/password/"):
+    for path in ("/m/tasks/", "/account/password/"):
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None
         assert response.status == 200

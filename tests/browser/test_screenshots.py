@@ -72,7 +72,7 @@ def test_pages_at_desktop_and_phone_size(
         screenshot(page, f"home-menu-{size}", full_page=False)
         page.keyboard.press("Escape")
 
-        page.goto(f"{base}/m/documents/")
+        page.goto(f"{base}/m/tasks/")
         expect(page.get_by_text("即将上线")).to_be_visible()
         check("coming-soon")
 

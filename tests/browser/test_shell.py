@@ -42,7 +42,7 @@ def test_home_shows_every_module_of_an_ordinary_user(page: Page, live_server: An
 
 def test_coming_soon_page_for_a_module_not_built_yet(page: Page, live_server: Any, employee: User) -> None:
     log_in(page, live_server.url, "zhangwei", STRONG_PASSWORD)
-    module = navigation.get("documents")
+    module = navigation.get("tasks")
     assert module is not None
     assert not module.ready
 
@@ -113,9 +113,9 @@ def test_r91_shell_works_at_phone_width(phone_page: Page, live_server: Any, empl
     expect(nav).to_be_visible()
     expect(nav).to_have_class(re.compile(r"\bshow\b"))
     with page.expect_navigation():
-        nav.get_by_role("link", name="公文").click()
-    assert urlparse(page.url).path == "/m/documents/"
-    expect(page.locator("main h1")).to_have_text("公文")
+        nav.get_by_role("link", name="任务督办").click()
+    assert urlparse(page.url).path == "/m/tasks/"
+    expect(page.locator("main h1")).to_have_text("任务督办")
     expect(nav).to_be_hidden()
     assert page.evaluate(scroll_width) <= 375
 

@@ -107,7 +107,15 @@ for _module in [
         _("请示、联系单、合同会审等在线审批"),
         _holds("workflow.use"),
     ),
-    Module("documents", _("公文"), "file-earmark-text", "work", None, _("发文、收文、编号、用印与归档")),
+    Module(
+        "documents",
+        _("公文"),
+        "file-earmark-text",
+        "work",
+        "documents:home",
+        _("发文、收文、编号、用印与归档"),
+        _holds("documents.use"),
+    ),
     Module("tasks", _("任务督办"), "list-check", "work", None, _("任务分派、进度跟踪与督办")),
     Module("meetings", _("会议日程"), "calendar-event", "work", None, _("会议室预订、会议通知与纪要")),
     Module(

@@ -102,6 +102,34 @@ def store_upload(
         raise
 
 
+def store_generated(
+    *, content: bytes, name: str, content_type: str, context: str, classification: int = 0, actor: Any = None
+) -> StoredFile:
+    """Store a file the platform made itself (a 公文 PDF, an archive manifest): nothing to
+    scan or sniff, but the same storage, checksum and row as an upload."""
+    if not context or len(context) > CONTEXT_MAX:
+        raise ValueError(f"invalid file context {context!r}")
+    now = clock.now()
+    path = f"generated/{now:%Y}/{now:%m}/{uuid.uuid4().hex}"
+    blob = default_storage.save(path, io.BytesIO(content))
+    try:
+        with transaction.atomic():
+            return StoredFile.objects.create(
+                name=clean_name(name),
+                blob=blob,
+                size=len(content),
+                content_type=content_type,
+                sha256=hashlib.sha256(content).hexdigest(),
+                context=context,
+                classification=classification,
+                scanned_by="generated",
+                uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+    except BaseException:
+        _delete_blob(blob)
+        raise
+
+
 def discard(stored: StoredFile) -> None:
     """Delete the row now and its blob once the transaction commits (so that a rollback leaves
     both), e.g. for an attachment dropped before publishing."""

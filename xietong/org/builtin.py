@@ -22,6 +22,8 @@ PORTAL_ADMIN = "portal_admin"
 PORTAL_REVIEWER = "portal_reviewer"
 INTEGRATION = "integration"
 FLOW_ADMIN = "flow_admin"
+DOCUMENT_CLERK = "document_clerk"
+ARCHIVIST = "archivist"
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,14 @@ BUILTIN_ROLES = (
         Role.AdminTier.NONE,
         # Reading the portal and one's own notices, and notifying named colleagues; every
         # article and notice narrows this by its audience and 密级 (migration org 0008).
-        ("org.view_directory", "portal.read", "notices.read", "notices.publish", "workflow.use"),
+        (
+            "org.view_directory",
+            "portal.read",
+            "notices.read",
+            "notices.publish",
+            "workflow.use",
+            "documents.use",
+        ),
         is_default=True,
         default_scope=DataScope.GROUP,
     ),
@@ -123,6 +132,22 @@ BUILTIN_ROLES = (
         "设计、发布和停用审批流程，处理数据范围内流程的异常实例（强制结束、转交离职人员的待办）。",
         Role.AdminTier.NONE,
         ("workflow.manage", "workflow.supervise"),
+        default_scope=DataScope.GROUP,
+    ),
+    BuiltinRole(
+        DOCUMENT_CLERK,
+        "公文管理员",
+        "办理本单位的公文：发文的复核、登记编号、用印和分发，收文的签收、登记、拟办、交办和办结，维护发文机关和登记簿。",
+        Role.AdminTier.NONE,
+        ("documents.use", "documents.clerk"),
+        default_scope=DataScope.DEPARTMENT_TREE,
+    ),
+    BuiltinRole(
+        ARCHIVIST,
+        "档案管理员",
+        "将办结的公文整理归档，设置全宗号和保管期限，校验电子档案的完整性。",
+        Role.AdminTier.NONE,
+        ("documents.use", "documents.archive"),
         default_scope=DataScope.GROUP,
     ),
     BuiltinRole(

@@ -32,7 +32,11 @@ SEAL = "seal"
 PERMISSION = "permission-change"
 #: Flows whose requests another module files and starts itself (code → that module's page):
 #: starting one from the approvals pages would make a request nothing acts on.
-STARTED_ELSEWHERE = {PERMISSION: "roles:request_new"}
+STARTED_ELSEWHERE = {
+    PERMISSION: "roles:request_new",
+    "documents-outgoing": "documents:outgoing_new",
+    "documents-resign": "documents:outgoing_list",
+}
 
 LEGAL_REVIEWER = "legal_reviewer"
 FINANCE_REVIEWER = "finance_checker"

@@ -1,4 +1,5 @@
-"""Callbacks run when a request of a given flow ends: 通过, 拒绝, 撤回, 撤销 or 终止.
+"""Callbacks run when a request of a given flow ends: 通过, 拒绝, 撤回, 撤销 or 终止; and
+links from a request to the record another module keeps for it.
 
 Another part of the platform that keeps its own record of what a flow decides (a permission
 request of ``org``, say) registers ``on_finished(code, callback)``; the services call
@@ -24,7 +25,11 @@ logger = logging.getLogger(__name__)
 #: the engine itself, e.g. a timeout).
 FinishedCallback = Callable[[Instance, User | None], None]
 
+#: ``related(instance)``: (label, URL) of the record the request belongs to, or None.
+RelatedLink = Callable[[Instance], tuple[str, str] | None]
+
 _callbacks: dict[str, list[FinishedCallback]] = {}
+_related: dict[str, RelatedLink] = {}
 
 
 def on_finished(code: str, callback: FinishedCallback) -> None:
@@ -50,3 +55,14 @@ def finished(instance: Instance, actor: User | None) -> None:
                 callback(instance, actor)
         except Exception:
             logger.exception("workflow finished-callback %r failed for instance %s", callback, instance.pk)
+
+
+def on_related(code: str, link: RelatedLink) -> None:
+    """Show the record a request of the flow ``code`` belongs to (a 公文, say) on its page, so
+    that an approver can open what they approve."""
+    _related[code] = link
+
+
+def related(instance: Instance) -> tuple[str, str] | None:
+    link = _related.get(instance.definition.code)
+    return link(instance) if link is not None else None

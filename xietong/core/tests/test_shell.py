@@ -27,10 +27,10 @@ def test_r86_every_module_reachable_after_one_login(user_client: Client, user: U
 
 
 def test_unbuilt_module_shows_coming_soon_in_chinese(user_client: Client) -> None:
-    response = user_client.get(reverse("core:coming_soon", args=["documents"]))
+    response = user_client.get(reverse("core:coming_soon", args=["tasks"]))
     assert response.status_code == 200
     assert "即将上线" in response.content.decode()
-    assert "公文" in response.content.decode()
+    assert "任务督办" in response.content.decode()
 
 
 def test_unknown_module_is_404(user_client: Client) -> None:
@@ -123,9 +123,7 @@ def test_500_page_renders_without_the_database(rf: Any, monkeypatch: pytest.Monk
 
 def test_navigation_marks_the_module_of_the_page(user_client: Client) -> None:
     assert user_client.get("/").context["nav_active"] == "workbench"
-    assert (
-        user_client.get(reverse("core:coming_soon", args=["documents"])).context["nav_active"] == "documents"
-    )
+    assert user_client.get(reverse("core:coming_soon", args=["tasks"])).context["nav_active"] == "tasks"
     assert user_client.get(reverse("org:directory")).context["nav_active"] == "directory"
 
 

@@ -102,6 +102,7 @@ def test_r12_fresh_account_holds_only_baseline(employee: User) -> None:
         "notices.read",
         "notices.publish",
         "workflow.use",
+        "documents.use",
     }
     assert not access.is_administrator(employee)
     assert employee.clearance == classification.INTERNAL

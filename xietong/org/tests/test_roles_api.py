@@ -74,7 +74,7 @@ def test_roles_crud(secadmin_client: Client, secadmin_user: User) -> None:
         "post",
         "/",
         {
-            "code": "archivist",
+            "code": "filing_clerk",
             "name": "档案员",
             "permissions": ["org.view_directory"],
             "default_scope": "company",
@@ -84,9 +84,9 @@ def test_roles_crud(secadmin_client: Client, secadmin_user: User) -> None:
     role_id = created.json()["id"]
     assert created.json()["default_scope"] == "company"
 
-    updated = call(secadmin_client, "patch", f"/{role_id}", {"name": "档案管理员"})
+    updated = call(secadmin_client, "patch", f"/{role_id}", {"name": "档案整理员"})
     assert updated.status_code == 200
-    assert (updated.json()["name"], updated.json()["permissions"]) == ("档案管理员", ["org.view_directory"])
+    assert (updated.json()["name"], updated.json()["permissions"]) == ("档案整理员", ["org.view_directory"])
 
     refused = call(secadmin_client, "patch", f"/{role_id}", {"permissions": ["audit.read"]})
     assert refused.status_code == 400

@@ -242,14 +242,14 @@ def test_role_create_edit_and_delete_through_the_services(
     created = secadmin_client.post(
         reverse("roles:role_create"),
         {
-            "code": "archivist",
+            "code": "filing_clerk",
             "name": "档案员",
             "description": "查阅通讯录",
             "default_scope": "department_tree",
             "permissions": ["org.view_directory"],
         },
     )
-    custom = Role.objects.get(code="archivist")
+    custom = Role.objects.get(code="filing_clerk")
     assert created["Location"] == reverse("roles:role_detail", args=[custom.pk])
     assert (custom.permissions, custom.default_scope, custom.builtin) == (
         ["org.view_directory"],
@@ -257,16 +257,16 @@ def test_role_create_edit_and_delete_through_the_services(
         False,
     )
     duplicate = secadmin_client.post(
-        reverse("roles:role_create"), {"code": "archivist", "name": "另一个", "default_scope": "self"}
+        reverse("roles:role_create"), {"code": "filing_clerk", "name": "另一个", "default_scope": "self"}
     )
     assert "已存在" in duplicate.content.decode()
 
     secadmin_client.post(
         reverse("roles:role_edit", args=[custom.pk]),
-        {"name": "档案管理员", "default_scope": "self", "permissions": []},
+        {"name": "档案整理员", "default_scope": "self", "permissions": []},
     )
     custom.refresh_from_db()
-    assert (custom.name, custom.permissions, custom.default_scope) == ("档案管理员", [], "self")
+    assert (custom.name, custom.permissions, custom.default_scope) == ("档案整理员", [], "self")
     assert Event.objects.filter(action="org.role.updated", actor_id=secadmin_user.pk).exists()
 
     builtin_role = role(builtin.EMPLOYEE)

@@ -168,9 +168,13 @@ def test_todo_queries_do_not_grow_with_the_rows(
     client.get("/workflow/")
     with django_assert_max_num_queries(30) as few:
         assert client.get("/workflow/").status_code == 200
+    allowed = len(few)  # now: the next request clears the connection's query log
     for number in range(45):
         start(people.initiator, flow, title=f"更多申请{number}")
-    with django_assert_max_num_queries(len(few)):
+    # Time-limited caches (the password policy, the lexicon token) may have expired while
+    # the rows were written; refill them so that only the rows differ.
+    client.get("/workflow/")
+    with django_assert_max_num_queries(allowed):
         page = client.get("/workflow/").content.decode()
     assert len(ids_on(page)) == 20
 
@@ -394,3 +398,18 @@ def test_bad_batch_input(people: People, flow: FlowDefinition) -> None:
     away = client.post("/workflow/batch/", {"items": [], "next": "https://evil.example/"})
     assert away["Location"] == "/workflow/"
     assert client.get("/workflow/batch/").status_code == 405
+
+
+def test_the_unfiltered_todo_pages_count_from_the_badge(
+    people: People, flow: FlowDefinition, django_assert_max_num_queries: Any
+) -> None:
+    for number in range(22):
+        start(people.initiator, flow, title=f"申请{number}")
+    get(people.head, "")
+    with django_assert_max_num_queries(40) as unfiltered:
+        assert len(ids_on(get(people.head, "?page=2"))) == 2
+    counted = len(unfiltered)
+    with django_assert_max_num_queries(40) as filtered:
+        assert len(ids_on(get(people.head, "?q=申请&page=2"))) == 2
+    # The filtered page counts its rows itself; the unfiltered one reads the 待办 badge.
+    assert len(filtered) == counted + 1

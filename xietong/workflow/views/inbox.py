@@ -183,9 +183,13 @@ def _rows(box: str, objects: list[Any]) -> list[Row]:
     return rows
 
 
-def _page(request: AuthedRequest, query: Query) -> Page[Any]:
+def _page(request: AuthedRequest, query: Query, counts: dict[str, int]) -> Page[Any]:
     rows = selectors.inbox_rows(request.user, query.box, query.filters, initiator=query.initiator)
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(rows, PAGE_SIZE)
+    known = selectors.known_count(query.box, query.filters, counts, initiator=query.initiator)
+    if known is not None:
+        paginator.count = known  # a cached property: set, it is not counted again
+    return paginator.get_page(request.GET.get("page"))
 
 
 def _tabs(counts: dict[str, int], keep_for_tabs: str) -> list[dict[str, Any]]:
@@ -203,8 +207,8 @@ def _tabs(counts: dict[str, int], keep_for_tabs: str) -> list[dict[str, Any]]:
 
 
 def _context(request: AuthedRequest, query: Query) -> dict[str, Any]:
-    page = _page(request, query)
     counts = selectors.counts(request.user)
+    page = _page(request, query, counts)
     rows = _rows(query.box, list(page.object_list))
     return {
         "q": query,

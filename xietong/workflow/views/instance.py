@@ -37,7 +37,7 @@ from xietong.files import services as files
 from xietong.files.models import StoredFile
 from xietong.identity.models import User
 from xietong.identity.types import AuthedRequest
-from xietong.workflow import engine, formspec, formwidgets, selectors, services
+from xietong.workflow import engine, formspec, formwidgets, hooks, selectors, services
 from xietong.workflow.models import Action, Instance, InstanceState, WorkItem
 from xietong.workflow.permissions import SUPERVISE, USE
 
@@ -383,6 +383,7 @@ def _page(
     now = clock.now()
     return {
         "instance": instance,
+        "related": hooks.related(instance),
         "state_tone": STATE_TONE.get(instance.state, "secondary"),
         "rows": rows,
         "entries": entries,

@@ -1,0 +1,248 @@
+"""发文 over the REST API under ``/api/v1/documents/outgoing``: the same rules as the pages —
+reads from ``selectors_outgoing`` (404 for what the caller may not see), changes from
+``outgoing``; 422 with one detail per field. Changes take a ``request_id`` (or the
+``Idempotency-Key`` header): sent twice, applied once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from xietong.core import access
+from xietong.core.errors import DomainError, PermissionDeniedError
+from xietong.documents import outgoing, selectors_outgoing
+from xietong.documents.models import OutgoingDocument, OutgoingState
+from xietong.documents.permissions import USE
+from xietong.documents.schemas_outgoing import (
+    DistributeIn,
+    DraftBody,
+    OutgoingDetailOut,
+    OutgoingPageOut,
+    OutgoingQuery,
+    ReasonIn,
+    RecheckIn,
+    RegisterIn,
+    SubmitIn,
+)
+from xietong.identity.models import User
+from xietong.identity.types import AuthedRequest
+
+router = Router(tags=["公文"])
+
+
+def _require_use(request: AuthedRequest) -> User:
+    if not access.can(request.user, USE):
+        raise PermissionDeniedError(_("您没有使用公文的权限。"))
+    return request.user
+
+
+def _rid(request: AuthedRequest, given: str | None) -> str:
+    header = (request.headers.get("Idempotency-Key") or "").strip()
+    body = (given or "").strip()
+    if header and body and header != body:
+        raise DomainError(_("请求体中的 request_id 与请求头 Idempotency-Key 不一致。"))
+    return (body or header or f"api-{uuid.uuid4().hex}")[:64]
+
+
+def _out(document: OutgoingDocument) -> dict[str, Any]:
+    return {
+        "id": document.pk,
+        "organ_id": document.organ_id,
+        "organ": document.organ.name,
+        "doc_type": document.doc_type,
+        "direction": document.direction,
+        "layout_kind": document.layout_kind,
+        "title": document.title,
+        "classification": document.classification,
+        "secret_term": document.secret_term,
+        "urgency": document.urgency,
+        "main_recipients": document.main_recipients,
+        "main_units": [unit.pk for unit in document.main_units.all()],
+        "cc_recipients": document.cc_recipients,
+        "cc_units": [unit.pk for unit in document.cc_units.all()],
+        "note": document.note,
+        "doc_no": document.doc_no,
+        "state": document.state,
+        "state_label": str(OutgoingState(document.state).label),
+        "drafter_id": document.drafter_id,
+        "drafter": document.drafter.name or document.drafter.username,
+        "date_written": document.date_written,
+        "signers": document.signers,
+        "copies": document.copies,
+        "version": document.version,
+        "lock_version": document.lock_version,
+        "instance_id": document.instance_id,
+        "created_at": document.created_at,
+        "updated_at": document.updated_at,
+    }
+
+
+def _detail(user: User, pk: int) -> dict[str, Any]:
+    document = selectors_outgoing.get(user, pk)
+    data = _out(document)
+    data["body"] = document.body
+    data["attachments"] = [
+        {"id": a.pk, "seq": a.seq, "title": a.title, "file_key": str(a.file.key)}
+        for a in document.attachments.select_related("file").order_by("seq")
+    ]
+    data["events"] = selectors_outgoing.events(document)
+    return data
+
+
+def _draft(body: DraftBody) -> outgoing.DraftIn:
+    values = body.dict(exclude={"request_id", "attachments", "reason"})
+    attachments = (
+        [outgoing.AttachmentIn(title=item.title, id=item.id) for item in body.attachments]
+        if body.attachments is not None
+        else None
+    )
+    return outgoing.DraftIn(**values, attachments=attachments)
+
+
+@router.get(
+    "", response=OutgoingPageOut, summary="我可见的发文（可按状态、文种、机关、年度、标题或文号筛选）"
+)
+def list_outgoing(request: AuthedRequest, query: Query[OutgoingQuery]) -> dict[str, Any]:
+    user = _require_use(request)
+    rows = selectors_outgoing.search(
+        user,
+        selectors_outgoing.Filters(
+            state=query.state,
+            doc_type=query.doc_type,
+            organ=query.organ,
+            year=query.year,
+            q=query.q,
+            box=query.box,
+        ),
+    ).prefetch_related("main_units", "cc_units")
+    limit = max(1, min(query.limit, 100))
+    offset = max(0, query.offset)
+    return {"count": rows.count(), "items": [_out(row) for row in rows[offset : offset + limit]]}
+
+
+@router.get("/{pk}", response=OutgoingDetailOut, summary="发文详情")
+def get_outgoing(request: AuthedRequest, pk: int) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.viewed(actor=user, document=document, request=request)
+    return _detail(user, pk)
+
+
+@router.post("", response={201: OutgoingDetailOut}, summary="起草发文")
+def create_outgoing(request: AuthedRequest, body: DraftBody) -> Status[dict[str, Any]]:
+    user = _require_use(request)
+    rid = _rid(request, body.request_id)
+    document = outgoing.draft_create(actor=user, data=_draft(body), request_id=rid)
+    return Status(201, _detail(user, document.pk))
+
+
+@router.patch("/{pk}", response=OutgoingDetailOut, summary="修改草稿")
+def update_outgoing(request: AuthedRequest, pk: int, body: DraftBody) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.draft_update(
+        actor=user, document=document, data=_draft(body), request_id=_rid(request, body.request_id)
+    )
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/submit", response=OutgoingDetailOut, summary="送审（核稿、会签、审核、签发）")
+def submit_outgoing(request: AuthedRequest, pk: int, body: SubmitIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.submit(
+        actor=user,
+        document=document,
+        signer=body.signer_id,
+        countersigners=body.countersigner_ids,
+        request_id=_rid(request, body.request_id),
+    )
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/recheck", response=OutgoingDetailOut, summary="复核（可修改；实质性修改送原签发人复审）")
+def recheck_outgoing(request: AuthedRequest, pk: int, body: RecheckIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    changes = _draft(body)
+    has_changes = any(
+        value is not None
+        for key, value in body.dict(exclude={"request_id", "reason", "lock_version"}).items()
+    )
+    outgoing.recheck(
+        actor=user,
+        document=document,
+        data=changes if has_changes else None,
+        reason=body.reason,
+        request_id=_rid(request, body.request_id),
+    )
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/register", response=OutgoingDetailOut, summary="登记编号")
+def register_outgoing(request: AuthedRequest, pk: int, body: RegisterIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.register(
+        actor=user,
+        document=document,
+        copies=body.copies,
+        print_date=body.print_date,
+        request_id=_rid(request, body.request_id),
+    )
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/seal", response=OutgoingDetailOut, summary="用印")
+def seal_outgoing(request: AuthedRequest, pk: int, body: ReasonIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.seal(actor=user, document=document, request_id=_rid(request, body.request_id))
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/distribute", response=OutgoingDetailOut, summary="分发")
+def distribute_outgoing(request: AuthedRequest, pk: int, body: DistributeIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.distribute(
+        actor=user,
+        document=document,
+        main_unit_ids=body.main_unit_ids,
+        cc_unit_ids=body.cc_unit_ids,
+        request_id=_rid(request, body.request_id),
+    )
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/void-number", response=OutgoingDetailOut, summary="作废发文字号（分发前）")
+def void_number_outgoing(request: AuthedRequest, pk: int, body: ReasonIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.void_number(
+        actor=user, document=document, reason=body.reason, request_id=_rid(request, body.request_id)
+    )
+    return _detail(user, pk)
+
+
+@router.post("/{pk}/cancel", response=OutgoingDetailOut, summary="拟稿人作废草稿")
+def cancel_outgoing(request: AuthedRequest, pk: int, body: ReasonIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.cancel(
+        actor=user, document=document, reason=body.reason, request_id=_rid(request, body.request_id)
+    )
+    return _detail(user, pk)
+
+
+@router.get("/{pk}/pdf", summary="版式文件（PDF）；涉密公文的下载记入审计")
+def pdf_outgoing(request: AuthedRequest, pk: int) -> HttpResponseBase:
+    from xietong.documents.views.outgoing import pdf_response
+
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    return pdf_response(request, user, document, inline=False)
