@@ -202,11 +202,41 @@ def test_r78_draft_sign_register_and_download_the_pdf(
             todo.get_by_role("link", name=TITLE).click()
         expect(clerk.locator("#recheck-form")).to_be_visible()
         shot(clerk, "detail-signed")
-        clerk.fill("#recheck-form [name=reason]", "要素齐全，复核无误。")
+        # On a desktop the actions stand beside the text.
+        actions_box = clerk.locator("#actions").bounding_box()
+        body_box = clerk.locator("#body").bounding_box()
+        assert actions_box is not None
+        assert body_box is not None
+        assert actions_box["x"] > body_box["x"] + body_box["width"] - 1
+        # 复核 with a correction of form only (附注): the document is 已复核 at once; the page
+        # warns of 复审 only while an element of substance differs.
         with clerk.expect_navigation():
-            clerk.click("#recheck-form button")
+            clerk.click("#recheck-edit")
+        expect(clerk.locator("h1")).to_contain_text("修改后复核")
+        expect(clerk.locator("#recheck-notice")).to_contain_text("赵董事长")
+        expect(clerk.locator("label[for=id_title] .doc-out-substantive")).to_be_visible()
+        expect(clerk.locator("#resign-warning")).to_be_hidden()
+        clerk.fill("#id_title", TITLE + "补充")
+        expect(clerk.locator("#resign-warning")).to_be_visible()
+        clerk.fill("#id_title", TITLE)
+        expect(clerk.locator("#resign-warning")).to_be_hidden()
+        clerk.fill("#id_note", "此件公开发布")
+        # A change without its 修改说明 is refused beside the field.
+        with clerk.expect_navigation():
+            clerk.click("#outgoing-form button[type=submit]")
+        expect(clerk.locator('[data-field="reason"]')).to_be_visible()
+        expect(clerk.locator("#id_note")).to_have_value("此件公开发布")
+        clerk.fill("#id_reason", "要素齐全，补充附注。")
+        shot(clerk, "recheck-edit")
+        with clerk.expect_navigation():
+            clerk.click("#outgoing-form button[type=submit]")
         expect(clerk.get_by_role("alert").first).to_contain_text("复核完成")
         expect(clerk.locator("#doc-state")).to_have_text("已复核")
+        expect(clerk.locator("#elements")).to_contain_text("此件公开发布")
+        expect(clerk.locator("#versions")).to_contain_text("附注")
+        document.refresh_from_db()
+        assert document.note == "此件公开发布"
+        assert document.versions.get(number=1).body == document.body  # the 正文 sent back unchanged
         clerk.fill("#copies", "30")
         with clerk.expect_navigation():
             clerk.click("#register-form button")
@@ -264,7 +294,16 @@ def test_r78_draft_sign_register_and_download_the_pdf(
         phone = logged_in("wangwenmi", PHONE)
         phone.goto(f"{base}/documents/outgoing/{document.pk}/")
         expect(phone.locator("#doc-no")).to_have_text(doc_no)
+        # On a phone the 办理 card comes before the text, the record after it.
+        expect(phone.locator("#actions")).to_be_in_viewport()
+        tops = {
+            name: box["y"]
+            for name in ("actions", "elements", "body", "events")
+            if (box := phone.locator(f"#{name}").bounding_box()) is not None
+        }
+        assert tops["actions"] < tops["elements"] < tops["body"] < tops["events"], tops
         shot(phone, "detail-phone")
+        shot(phone, "detail-phone-top", full_page=False)
         phone.goto(f"{base}/documents/outgoing/")
         expect(phone.locator(".doc-out-cards")).to_contain_text(TITLE)
         shot(phone, "list-phone")

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import STRONG_PASSWORD, log_in
 from xietong.core import navigation
 from xietong.identity.models import User
+from xietong.org import builtin
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +22,7 @@ def nav_hrefs(page: Page) -> list[str]:
 
 
 def test_home_shows_every_module_of_an_ordinary_user(page: Page, live_server: Any, employee: User) -> None:
+    builtin.ensure_builtin_roles()  # the default role, which an earlier test's flush removed
     log_in(page, live_server.url, "zhangwei", STRONG_PASSWORD)
     sections = navigation.modules_for(employee)
     expected = [module for _title, modules in sections for module in modules]

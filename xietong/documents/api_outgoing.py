@@ -8,16 +8,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import transaction
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
 
 from xietong.core import access
 from xietong.core.errors import DomainError, PermissionDeniedError
-from xietong.documents import outgoing, selectors_outgoing
-from xietong.documents.models import OutgoingDocument, OutgoingState
+from xietong.documents import outgoing, rules, selectors_outgoing
+from xietong.documents.models import DocumentEvent, OutgoingDocument, OutgoingState
 from xietong.documents.permissions import USE
 from xietong.documents.schemas_outgoing import (
+    AbolishIn,
     DistributeIn,
     DraftBody,
     OutgoingDetailOut,
@@ -237,6 +240,91 @@ def cancel_outgoing(request: AuthedRequest, pk: int, body: ReasonIn) -> dict[str
         actor=user, document=document, reason=body.reason, request_id=_rid(request, body.request_id)
     )
     return _detail(user, pk)
+
+
+@router.post("/{pk}/revoke", response=OutgoingDetailOut, summary="撤销（自始无效；分发后，公文管理员）")
+def revoke_outgoing(request: AuthedRequest, pk: int, body: ReasonIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.revoke(
+        actor=user, document=document, reason=body.reason, request_id=_rid(request, body.request_id)
+    )
+    return _detail(user, pk)
+
+
+@router.post(
+    "/{pk}/abolish", response=OutgoingDetailOut, summary="废止（自废止日期起失效；分发后，公文管理员）"
+)
+def abolish_outgoing(request: AuthedRequest, pk: int, body: AbolishIn) -> dict[str, Any]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    outgoing.abolish(
+        actor=user,
+        document=document,
+        reason=body.reason,
+        on=body.on,
+        request_id=_rid(request, body.request_id),
+    )
+    return _detail(user, pk)
+
+
+@router.post(
+    "/{pk}/attachments",
+    response={201: OutgoingDetailOut},
+    summary="追加附件（multipart；拟稿人修改草稿，或公文管理员复核时追加——属实质性修改，送原签发人复审）",
+)
+def add_attachment(
+    request: AuthedRequest,
+    pk: int,
+    file: File[UploadedFile],
+    title: Form[str] = "",
+    reason: Form[str] = "",
+    lock_version: Form[int | None] = None,
+    request_id: Form[str] = "",
+) -> Status[dict[str, Any]]:
+    user = _require_use(request)
+    document = selectors_outgoing.get(user, pk)
+    rid = _rid(request, request_id)
+    drafter = document.drafter_id == user.pk
+    clerk = outgoing.is_clerk_of(user, document)
+    if not drafter and not clerk:
+        raise PermissionDeniedError(_("只有草稿的拟稿人或复核中的公文管理员可以追加附件。"))
+    name = title.strip() or (file.name or "").rsplit(".", 1)[0]
+    with transaction.atomic():
+        # The row lock makes a retry wait for the first try and then see its record.
+        OutgoingDocument.objects.select_for_update().filter(pk=document.pk).first()
+        if DocumentEvent.objects.filter(outgoing_id=document.pk, detail__request_id=rid).exists():
+            return Status(201, _detail(user, pk))
+        document.refresh_from_db()
+        items = [
+            outgoing.AttachmentIn(title=attachment.title, id=attachment.pk)
+            for attachment in document.attachments.order_by("seq")
+        ]
+        items.append(outgoing.AttachmentIn(title=name, upload=file))
+        data = outgoing.DraftIn(attachments=items, lock_version=lock_version)
+        try:
+            if document.state == OutgoingState.DRAFT and drafter:
+                outgoing.draft_update(actor=user, document=document, data=data, request_id=rid)
+            elif document.state == OutgoingState.SIGNED and clerk:
+                if not reason.strip():
+                    raise rules.FieldErrors({"reason": [_("追加附件属实质性修改，请填写修改说明。")]})
+                outgoing.recheck(
+                    actor=user, document=document, data=data, reason=reason.strip(), request_id=rid
+                )
+            else:
+                raise DomainError(
+                    _("公文当前状态为“%(state)s”，不能追加附件。")
+                    % {"state": OutgoingState(document.state).label}
+                )
+        except rules.FieldErrors as error:
+            # The title is this call's field; the service names it after the list.
+            raise rules.FieldErrors(
+                {
+                    ("title" if key == "attachments" else key): messages
+                    for key, messages in error.errors.items()
+                }
+            ) from None
+    return Status(201, _detail(user, pk))
 
 
 @router.get("/{pk}/pdf", summary="版式文件（PDF）；涉密公文的下载记入审计")

@@ -423,7 +423,8 @@ def _build(
     sheet = files.store_generated(
         content=process_bytes,
         # 收文处理单 / 发文稿纸: the process record in a machine-readable form.
-        name=_("收文处理单.json") if kind == "incoming" else _("发文稿纸.json"),
+        # Archived names are the register's, whatever the archivist's language.
+        name="收文处理单.json" if kind == "incoming" else "发文稿纸.json",
         content_type="application/json",
         context=CONTEXT,
         classification=document.classification,

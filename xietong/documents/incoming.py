@@ -303,7 +303,8 @@ def _number(document: IncomingDocument, now: dt.datetime) -> None:
     counter.save(update_fields=["last"])
     document.recv_year = year
     document.recv_seq = counter.last
-    document.recv_no = _("收〔%(year)s〕%(seq)s号") % {"year": year, "seq": counter.last}
+    # Stored as the register writes it, whatever the clerk's language.
+    document.recv_no = f"收〔{year}〕{counter.last}号"
 
 
 def _active_users(ids: Sequence[Any], field: str, label: str, level: int) -> list[User]:

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
@@ -19,13 +19,19 @@ from xietong.notify.kinds import register_kind
 
 logger = logging.getLogger(__name__)
 
-register_kind(incoming.KIND_ARRIVED, _lazy("收文待签收"), _lazy("有公文分发到本单位，等待签收"))
-register_kind(incoming.KIND_TODO, _lazy("收文待办"), _lazy("有收文等待您拟办、批办、承办或办结"))
-register_kind(incoming.KIND_CIRCULATED, _lazy("收文传阅"), _lazy("有收文传阅给您"))
-register_kind(incoming.KIND_URGED, _lazy("收文催办"), _lazy("收文办理被催办"))
-register_kind(incoming.KIND_OVERDUE, _lazy("收文办理超时"), _lazy("收文承办已超过办理时限"))
-register_kind(incoming.KIND_RETURNED, _lazy("来文被退回"), _lazy("您单位发出的公文被收文单位退回"))
-register_kind(incoming.KIND_CONCLUDED, _lazy("来文已办结"), _lazy("您单位发出的公文已被收文单位办结"))
+register_kind(incoming.KIND_ARRIVED, gettext_lazy("收文待签收"), gettext_lazy("有公文分发到本单位，等待签收"))
+register_kind(
+    incoming.KIND_TODO, gettext_lazy("收文待办"), gettext_lazy("有收文等待您拟办、批办、承办或办结")
+)
+register_kind(incoming.KIND_CIRCULATED, gettext_lazy("收文传阅"), gettext_lazy("有收文传阅给您"))
+register_kind(incoming.KIND_URGED, gettext_lazy("收文催办"), gettext_lazy("收文办理被催办"))
+register_kind(incoming.KIND_OVERDUE, gettext_lazy("收文办理超时"), gettext_lazy("收文承办已超过办理时限"))
+register_kind(
+    incoming.KIND_RETURNED, gettext_lazy("来文被退回"), gettext_lazy("您单位发出的公文被收文单位退回")
+)
+register_kind(
+    incoming.KIND_CONCLUDED, gettext_lazy("来文已办结"), gettext_lazy("您单位发出的公文已被收文单位办结")
+)
 
 
 def todos(user: Any, limit: int) -> WorkList:
@@ -51,7 +57,7 @@ def todos(user: Any, limit: int) -> WorkList:
     return WorkList(count=len(entries), items=items, more=reverse("documents:incoming_list") + "?box=todo")
 
 
-worklist.register_todos("documents.incoming", _lazy("待办收文"), todos, icon="envelope-open", order=30)
+worklist.register_todos("documents.incoming", gettext_lazy("待办收文"), todos, icon="envelope-open", order=30)
 
 
 @db_periodic_task(crontab(minute="10", hour="8"))  # type: ignore[untyped-decorator]

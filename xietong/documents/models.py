@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xietong.core import clock
 
@@ -24,21 +25,21 @@ from xietong.core import clock
 class DocType(models.TextChoices):
     """The 15 文种 of 条例 第八条."""
 
-    JUEYI = "jueyi", _("决议")
-    JUEDING = "jueding", _("决定")
-    MINGLING = "mingling", _("命令")
-    GONGBAO = "gongbao", _("公报")
-    GONGGAO = "gonggao", _("公告")
-    TONGGAO = "tonggao", _("通告")
-    YIJIAN = "yijian", _("意见")
-    TONGZHI = "tongzhi", _("通知")
-    TONGBAO = "tongbao", _("通报")
-    BAOGAO = "baogao", _("报告")
-    QINGSHI = "qingshi", _("请示")
-    PIFU = "pifu", _("批复")
-    YIAN = "yian", _("议案")
-    HAN = "han", _("函")
-    JIYAO = "jiyao", _("纪要")
+    JUEYI = "jueyi", pgettext_lazy("文种", "决议")
+    JUEDING = "jueding", pgettext_lazy("文种", "决定")
+    MINGLING = "mingling", pgettext_lazy("文种", "命令")
+    GONGBAO = "gongbao", pgettext_lazy("文种", "公报")
+    GONGGAO = "gonggao", pgettext_lazy("文种", "公告")
+    TONGGAO = "tonggao", pgettext_lazy("文种", "通告")
+    YIJIAN = "yijian", pgettext_lazy("文种", "意见")
+    TONGZHI = "tongzhi", pgettext_lazy("文种", "通知")
+    TONGBAO = "tongbao", pgettext_lazy("文种", "通报")
+    BAOGAO = "baogao", pgettext_lazy("文种", "报告")
+    QINGSHI = "qingshi", pgettext_lazy("文种", "请示")
+    PIFU = "pifu", pgettext_lazy("文种", "批复")
+    YIAN = "yian", pgettext_lazy("文种", "议案")
+    HAN = "han", pgettext_lazy("文种", "函")
+    JIYAO = "jiyao", pgettext_lazy("文种", "纪要")
 
 
 class Direction(models.TextChoices):
@@ -118,7 +119,7 @@ class OutgoingState(models.TextChoices):
     DISTRIBUTED = "distributed", _("已分发")
     ARCHIVED = "archived", _("已归档")
     CANCELLED = "cancelled", _("已作废")
-    REVOKED = "revoked", _("已撤销")  # void from the start
+    REVOKED = "revoked", pgettext_lazy("公文状态", "已撤销")  # void from the start
     ABOLISHED = "abolished", _("已废止")  # void from the date of abolition
 
 

@@ -940,26 +940,14 @@ def distribute(
             return locked
         _state(locked, OutgoingState.SEALED)
         errors: dict[str, list[str]] = {}
-        main = (
-            _units(
-                main_unit_ids
-                if main_unit_ids is not None
-                else list(locked.main_units.values_list("pk", flat=True)),
-                "main_units",
-                errors,
-            )
-            or []
-        )
-        cc = (
-            _units(
-                cc_unit_ids
-                if cc_unit_ids is not None
-                else list(locked.cc_units.values_list("pk", flat=True)),
-                "cc_units",
-                errors,
-            )
-            or []
-        )
+
+        def chosen(ids: Sequence[int] | None, default: Any, key: str) -> list[OrgUnit]:
+            # The units picked on the page, else those the document names.
+            wanted = ids if ids is not None else list(default.values_list("pk", flat=True))
+            return _units(wanted, key, errors) or []
+
+        main = chosen(main_unit_ids, locked.main_units, "main_units")
+        cc = chosen(cc_unit_ids, locked.cc_units, "cc_units")
         main_ids = {unit.pk for unit in main}
         cc = [unit for unit in cc if unit.pk not in main_ids]
         targets = [(unit, RecipientKind.MAIN) for unit in main] + [(unit, RecipientKind.CC) for unit in cc]

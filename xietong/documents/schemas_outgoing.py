@@ -126,3 +126,10 @@ class DistributeIn(Schema):
 class ReasonIn(Schema):
     reason: str = ""
     request_id: str | None = None
+
+
+class AbolishIn(Schema):
+    reason: str = ""
+    #: The day the document stops being effective (default today).
+    on: dt.date | None = None
+    request_id: str | None = None

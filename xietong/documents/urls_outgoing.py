@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("outgoing/<int:pk>/docx/", views.outgoing_docx, name="outgoing_docx"),
     path("outgoing/<int:pk>/submit/", views.outgoing_submit, name="outgoing_submit"),
     path("outgoing/<int:pk>/recheck/", views.outgoing_recheck, name="outgoing_recheck"),
+    path("outgoing/<int:pk>/recheck/edit/", views.outgoing_recheck_edit, name="outgoing_recheck_edit"),
     path("outgoing/<int:pk>/register/", views.outgoing_register, name="outgoing_register"),
     path("outgoing/<int:pk>/void-number/", views.outgoing_void_number, name="outgoing_void_number"),
     path("outgoing/<int:pk>/seal/", views.outgoing_seal, name="outgoing_seal"),

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -39,9 +39,9 @@ LOGIN_LOG_PAGE_SIZE = 50
 
 # Why the last session ended, for the notice on the sign-in page (``?expired=``).
 _EXPIRED_NOTICES = {
-    "idle": _lazy("您已长时间未操作，为保护账号安全已自动退出，请重新登录。"),
-    "expired": _lazy("本次登录已超过最长使用时限，请重新登录。"),
-    "ended_by_admin": _lazy("您的登录会话已被结束，请重新登录。"),
+    "idle": gettext_lazy("您已长时间未操作，为保护账号安全已自动退出，请重新登录。"),
+    "expired": gettext_lazy("本次登录已超过最长使用时限，请重新登录。"),
+    "ended_by_admin": gettext_lazy("您的登录会话已被结束，请重新登录。"),
 }
 
 

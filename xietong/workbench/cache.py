@@ -18,7 +18,12 @@ of its own user, and served while it is still *current*, which a stamp stored wi
 * a **time to live** (``TTL``, 60 s) as a safety net for what no event announces: a scheduled
   publication or expiry reached, a relative time ("5 分钟前") or a meeting that began.
 
-The key names the user and a fingerprint of what decides what they may see and how it is
+A card that shows the same to everyone with the same audience (``BY_AUDIENCE``: the news)
+is kept once per audience instead — clearance, permissions, roles and posts' units — and only
+the shared versions outdate it: a department's staff share one copy, the morning's first
+reader paints it for the rest, and a user's own notification does not repaint it.
+
+A user's key names the user and a fingerprint of what decides what they may see and how it is
 written: their account (its session hash), clearance (密级), superuser flag, permissions with
 their data scopes, roles, the registered providers, language, time zone and today's date. A
 fragment is therefore never served to another user, nor to the same user after their
@@ -73,6 +78,10 @@ SHARED: Mapping[str, tuple[str, ...]] = {
     "shortcuts": (ALL, ORG, SHORTCUTS),
 }
 EVERY_SHARED = (ALL, ORG, PORTAL, SHORTCUTS)
+#: Cards whose content follows from what decides visibility alone — not from the user's own
+#: notifications or actions: one copy serves everyone with the same audience (a department's
+#: staff share their news card), and a user's events do not outdate it.
+BY_AUDIENCE = frozenset({"news"})
 
 #: Models whose rows, saved or deleted, change a shared version (a model of an app that is
 #: not installed is skipped). Articles saved as drafts are nobody's news and are left out.
@@ -185,8 +194,19 @@ def connect() -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def fingerprint(user: Any) -> str:
-    """What decides what the user may see of the cards and how they are written, hashed."""
+def _ids(ids: Any, *, resolve: bool) -> list[int] | None:
+    if isinstance(ids, frozenset):
+        return sorted(ids)
+    if not resolve:
+        return None
+    # A sub-query of ids: ``values()`` rows of one column, or plain ids.
+    return sorted({next(iter(row.values())) if isinstance(row, dict) else row for row in ids})
+
+
+def fingerprint(user: Any, *, personal: bool = True) -> str:
+    """What decides what the user may see of the cards and how they are written, hashed.
+    Without ``personal`` the account itself is left out: the key of a ``BY_AUDIENCE`` card,
+    shared by everyone with the same clearance, permissions, roles and posts' units."""
     grants = access.grants_of(user)
     scopes = sorted(
         (
@@ -198,9 +218,11 @@ def fingerprint(user: Any) -> str:
         for codename, scope in grants.scopes.items()
     )
     principals = grants.principals
-    # Sets of ids only: a sub-query would run if printed, and the ``org`` version covers it.
-    roles = sorted(principals.role_ids) if isinstance(principals.role_ids, frozenset) else None
-    units = sorted(principals.unit_ids) if isinstance(principals.unit_ids, frozenset) else None
+    # A user's own key: sets of ids only (a sub-query would run if printed, and the ``org``
+    # version covers it). A key shared by an audience must tell audiences apart: the ids are
+    # read then (one query), which is what lets colleagues share a card.
+    roles = _ids(principals.role_ids, resolve=not personal)
+    units = _ids(principals.unit_ids, resolve=not personal)
     providers = [
         (provider.key, provider.card)
         for provider in (
@@ -213,7 +235,7 @@ def fingerprint(user: Any) -> str:
         (
             # Django's session hash of the account (an HMAC of its salted password hash): an
             # account that reuses a deleted one's id, or a new password, starts afresh.
-            user.get_session_auth_hash(),
+            user.get_session_auth_hash() if personal else "audience",
             providers,
             classification.clearance_of(user),
             bool(user.is_superuser),
@@ -242,10 +264,18 @@ class Cards:
         self._stamps: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, str] = {}
         self._fresh: dict[str, Any] = {}
+        self._personal: set[str] = set()
         if not self.enabled:
             return
         mark = fingerprint(user)
-        self._keys = {name: f"{PREFIX}card:{self.user_id}:{name}:{mark}" for name in self.names}
+        audience = fingerprint(user, personal=False) if BY_AUDIENCE.intersection(self.names) else ""
+        self._keys = {
+            name: f"{PREFIX}card:a:{name}:{audience}"
+            if name in BY_AUDIENCE
+            else f"{PREFIX}card:{self.user_id}:{name}:{mark}"
+            for name in self.names
+        }
+        self._personal = set(self.names) - BY_AUDIENCE
         shared = sorted({s for name in self.names for s in SHARED.get(name, EVERY_SHARED)})
         wanted = [*self._keys.values(), _user_key(self.user_id), *(_shared_key(s) for s in shared)]
         try:
@@ -264,10 +294,8 @@ class Cards:
                 return
             got.update(missing)
         for name in self.names:
-            stamp = (
-                got[_user_key(self.user_id)],
-                *(got[_shared_key(s)] for s in SHARED.get(name, EVERY_SHARED)),
-            )
+            own = (got[_user_key(self.user_id)],) if name in self._personal else ()
+            stamp = (*own, *(got[_shared_key(s)] for s in SHARED.get(name, EVERY_SHARED)))
             self._stamps[name] = stamp
             value = got.get(self._keys[name])
             if isinstance(value, tuple) and len(value) == 2 and value[0] == stamp:

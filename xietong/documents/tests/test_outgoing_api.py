@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.fixtures import client_for
 from xietong.documents import layout as layout_package
 from xietong.documents import outgoing
-from xietong.documents.models import OutgoingDocument, OutgoingState
-from xietong.documents.tests.test_outgoing_services import approve_all, draft
+from xietong.documents.models import DocumentEvent, OutgoingDocument, OutgoingState
+from xietong.documents.tests.test_outgoing_services import approve_all, draft, rid, signed
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/documents/outgoing"
@@ -93,3 +94,129 @@ def test_denials(people: Any, organ: Any, docs_org: Any) -> None:
     listed = client_for(people.drafter).get(BASE + "?q=安全检查").json()
     assert listed["count"] == 1
     assert listed["items"][0]["id"] == document.pk
+
+
+def upload(name: str = "检查表.txt") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, "序号,项目\n1,消防设施\n".encode(), content_type="text/plain")
+
+
+def errors_of(response: Any) -> dict[str, str]:
+    """Field → message; the schema's own checks name a JSON field ``body.<name>``."""
+    return {
+        item["field"].removeprefix("body."): item["message"] for item in response.json()["error"]["details"]
+    }
+
+
+def test_drafter_appends_attachments_in_order_once_per_key(people: Any, organ: Any, docs_org: Any) -> None:
+    document = draft(people, organ, docs_org)
+    client = client_for(people.drafter)
+    url = f"{BASE}/{document.pk}/attachments"
+    first = client.post(url, {"file": upload(), "title": "检查表"}, headers={"Idempotency-Key": "a-1"})
+    assert first.status_code == 201, first.content
+    again = client.post(url, {"file": upload(), "title": "检查表"}, headers={"Idempotency-Key": "a-1"})
+    assert again.status_code == 201
+    # No title: the file's name without its extension.
+    second = client.post(url, {"file": upload("人员名单.txt"), "request_id": "a-2"})
+    assert [(a["seq"], a["title"]) for a in second.json()["attachments"]] == [(1, "检查表"), (2, "人员名单")]
+    assert document.attachments.count() == 2
+    assert DocumentEvent.objects.filter(outgoing=document, detail__request_id="a-1").count() == 1
+
+
+def test_attachment_upload_refusals(people: Any, organ: Any, docs_org: Any) -> None:
+    document = draft(people, organ, docs_org)
+    url = f"{BASE}/{document.pk}/attachments"
+    drafter = client_for(people.drafter)
+    bad = drafter.post(url, {"file": upload(), "title": "检查表。"})
+    assert bad.status_code == 422
+    assert "title" in errors_of(bad)
+    missing = drafter.post(url, {"title": "检查表"})
+    assert missing.status_code == 422
+    assert "file" in errors_of(missing)
+    # Who may not see the draft gets 404; nothing is added.
+    assert client_for(people.outsider).post(url, {"file": upload()}).status_code == 404
+    assert client_for(people.clerk).post(url, {"file": upload()}).status_code == 404
+    assert document.attachments.count() == 0
+
+
+def test_r78_clerk_adds_an_attachment_at_recheck_and_it_goes_back_to_the_signer(
+    people: Any, organ: Any, docs_org: Any
+) -> None:
+    from xietong.documents import flows
+
+    document = signed(people, organ, docs_org)
+    url = f"{BASE}/{document.pk}/attachments"
+    clerk = client_for(people.clerk)
+    no_reason = clerk.post(url, {"file": upload(), "title": "检查表"})
+    assert no_reason.status_code == 422
+    assert "reason" in errors_of(no_reason)
+    # The drafter may add attachments to a draft only.
+    assert client_for(people.drafter).post(url, {"file": upload(), "reason": "x"}).status_code == 400
+    assert document.attachments.count() == 0
+    added = clerk.post(
+        url, {"file": upload(), "title": "检查表", "reason": "补充检查表", "request_id": "c-1"}
+    )
+    assert added.status_code == 201, added.content
+    assert added.json()["state"] == OutgoingState.RESIGNING
+    assert [a["title"] for a in added.json()["attachments"]] == ["检查表"]
+    document.refresh_from_db()
+    assert document.instance is not None
+    assert document.instance.definition.code == flows.RESIGN
+    # Sent again: the same answer, not a second attachment.
+    retry = clerk.post(
+        url, {"file": upload(), "title": "检查表", "reason": "补充检查表", "request_id": "c-1"}
+    )
+    assert retry.status_code == 201
+    assert document.attachments.count() == 1
+
+
+def distributed(people: Any, organ: Any, docs_org: Any) -> Any:
+    document = signed(people, organ, docs_org)
+    document = outgoing.recheck(actor=people.clerk, document=document, request_id=rid())
+    document = outgoing.register(actor=people.clerk, document=document, copies=2, request_id=rid())
+    document = outgoing.seal(actor=people.clerk, document=document, request_id=rid())
+    return outgoing.distribute(actor=people.clerk, document=document, request_id=rid())
+
+
+def test_revoke_over_the_api(people: Any, organ: Any, docs_org: Any) -> None:
+    document = distributed(people, organ, docs_org)
+    url = f"{BASE}/{document.pk}/revoke"
+    clerk = client_for(people.clerk)
+    empty = post(clerk, url, {"reason": "  "})
+    assert empty.status_code == 422
+    assert "reason" in errors_of(empty)
+    assert post(client_for(people.drafter), url, {"reason": "依据已失效"}).status_code == 403
+    assert post(client_for(people.outsider), url, {"reason": "依据已失效"}).status_code == 404
+    document.refresh_from_db()
+    assert document.state == OutgoingState.DISTRIBUTED
+    done = post(clerk, url, {"reason": "依据已失效"}, **{"Idempotency-Key": "r-1"})
+    assert done.status_code == 200
+    assert done.json()["state"] == OutgoingState.REVOKED
+    again = post(clerk, url, {"reason": "依据已失效"}, **{"Idempotency-Key": "r-1"})
+    assert again.status_code == 200
+    assert DocumentEvent.objects.filter(outgoing=document, action="撤销").count() == 1
+    # Revoked: nothing more to revoke or abolish.
+    assert post(clerk, url, {"reason": "再撤"}).status_code == 400
+    assert post(clerk, f"{BASE}/{document.pk}/abolish", {"reason": "废止"}).status_code == 400
+
+
+def test_abolish_over_the_api(people: Any, organ: Any, docs_org: Any) -> None:
+    document = distributed(people, organ, docs_org)
+    url = f"{BASE}/{document.pk}/abolish"
+    clerk = client_for(people.clerk)
+    bad_day = post(clerk, url, {"reason": "已被新文件替代", "on": "2026-13-40"})
+    assert bad_day.status_code == 422
+    assert "on" in errors_of(bad_day)
+    before = post(clerk, url, {"reason": "已被新文件替代", "on": "2000-01-01"})
+    assert before.status_code == 422
+    assert "on" in errors_of(before)
+    assert "reason" in errors_of(post(clerk, url, {"on": "2030-01-01"}))
+    assert post(client_for(people.drafter), url, {"reason": "x"}).status_code == 403
+    assert post(client_for(people.outsider), url, {"reason": "x"}).status_code == 404
+    document.refresh_from_db()
+    assert document.state == OutgoingState.DISTRIBUTED
+    done = post(clerk, url, {"reason": "已被新文件替代", "on": "2030-01-01", "request_id": "b-1"})
+    assert done.status_code == 200
+    assert done.json()["state"] == OutgoingState.ABOLISHED
+    assert post(clerk, url, {"reason": "已被新文件替代", "request_id": "b-1"}).status_code == 200
+    event = DocumentEvent.objects.get(outgoing=document, action="废止")
+    assert event.detail["on"] == "2030-01-01"

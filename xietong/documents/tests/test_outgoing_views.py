@@ -159,3 +159,164 @@ def test_the_approval_page_leads_the_approver_to_the_document(people: Any, organ
     opened = client.get(link)
     assert opened.status_code == 200
     assert "关于做好年终安全检查工作的通知" in opened.content.decode()
+
+
+# --------------------------------------------------------------------------- 修改后复核
+
+
+def _recheck_post(document: Any, **changes: Any) -> dict[str, Any]:
+    """The form as the page sends it back: every element as it is, then ``changes``."""
+    values: dict[str, Any] = {
+        "organ": document.organ_id,
+        "doc_type": document.doc_type,
+        "direction": document.direction,
+        "layout_kind": document.layout_kind,
+        "title": document.title,
+        "main_recipients": document.main_recipients,
+        "main_units": [unit.pk for unit in document.main_units.all()],
+        "cc_recipients": document.cc_recipients,
+        "cc_units": [unit.pk for unit in document.cc_units.all()],
+        "classification": document.classification,
+        "secret_term": document.secret_term,
+        "urgency": document.urgency,
+        # A browser sends a textarea back with CRLF line endings.
+        "body": document.body.replace("</p><p>", "</p>\r\n<p>"),
+        "note": document.note,
+        "lock_version": document.lock_version,
+        "attachment_id": [a.pk for a in document.attachments.order_by("seq")],
+        "attachment_title": [a.title for a in document.attachments.order_by("seq")],
+        "request_id": rid(),
+    }
+    values.update(changes)
+    return values
+
+
+def test_r78_recheck_page_form_only_change_is_checked(people: Any, organ: Any, docs_org: Any) -> None:
+    document = signed(people, organ, docs_org)
+    client = client_for(people.clerk)
+    url = reverse("documents:outgoing_recheck_edit", args=[document.pk])
+    detail = client.get(reverse("documents:outgoing_detail", args=[document.pk])).content.decode()
+    assert f'href="{url}" id="recheck-edit"' in detail
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'id="recheck-notice"' in text
+    assert "赵董事长" in text  # the signer the document would go back to
+    assert 'name="reason"' in text
+    # A change needs its 修改说明, shown beside the field; nothing is changed.
+    missing = client.post(url, _recheck_post(document, note="此件公开发布"))
+    assert missing.status_code == 400
+    assert 'data-field="reason"' in missing.content.decode()
+    document.refresh_from_db()
+    assert document.state == OutgoingState.SIGNED
+    assert document.note == ""
+    posted = _recheck_post(document, note="此件公开发布", reason="补充附注")
+    response = client.post(url, posted)
+    assert response.status_code == 302
+    # The same form sent twice (a double click): applied once, no error.
+    assert client.post(url, posted).status_code == 302
+    assert document.events.filter(action="复核").count() == 1
+    document.refresh_from_db()
+    assert document.state == OutgoingState.CHECKED
+    assert document.note == "此件公开发布"
+    version = document.versions.order_by("-number").first()
+    assert version is not None
+    assert version.changed == ["note"]
+    assert not version.substantive
+
+
+def test_r78_recheck_page_without_changes_needs_no_reason(people: Any, organ: Any, docs_org: Any) -> None:
+    document = signed(people, organ, docs_org)
+    client = client_for(people.clerk)
+    url = reverse("documents:outgoing_recheck_edit", args=[document.pk])
+    versions = document.versions.count()
+    response = client.post(url, _recheck_post(document))
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.state == OutgoingState.CHECKED
+    assert document.versions.count() == versions
+
+
+def test_r78_recheck_page_title_change_goes_back_to_the_signer(
+    people: Any, organ: Any, docs_org: Any
+) -> None:
+    from xietong.documents import flows
+    from xietong.workflow.models import WorkItem
+
+    document = signed(people, organ, docs_org)
+    client = client_for(people.clerk)
+    url = reverse("documents:outgoing_recheck_edit", args=[document.pk])
+    response = client.post(
+        url,
+        _recheck_post(document, title="关于做好2026年年终安全检查工作的通知", reason="标题补充年度"),
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "复审" in response.content.decode()
+    document.refresh_from_db()
+    assert document.state == OutgoingState.RESIGNING
+    assert document.title == "关于做好2026年年终安全检查工作的通知"
+    assert document.instance is not None
+    assert document.instance.definition.code == flows.RESIGN
+    assert WorkItem.objects.filter(
+        instance=document.instance, assignee=people.leader, state=WorkItem.State.PENDING
+    ).exists()
+    # The version history shows the substantive version with the title's diff.
+    page = client.get(reverse("documents:outgoing_detail", args=[document.pk])).content.decode()
+    assert "实质性修改" in page
+    assert "<ins>2026年</ins>" in page
+    version = document.versions.order_by("-number").first()
+    assert version is not None
+    assert version.substantive
+    assert version.reason == "标题补充年度"
+
+
+def test_r78_recheck_page_shows_service_errors_beside_fields(people: Any, organ: Any, docs_org: Any) -> None:
+    document = signed(people, organ, docs_org)
+    client = client_for(people.clerk)
+    url = reverse("documents:outgoing_recheck_edit", args=[document.pk])
+    response = client.post(url, _recheck_post(document, title="关于某事", reason="改标题"))
+    assert response.status_code == 400
+    assert 'data-field="title"' in response.content.decode()
+    response = client.post(
+        url, _recheck_post(document, attachment_id=["0"], attachment_title=["表。"], reason="x")
+    )
+    assert response.status_code == 400
+    assert 'data-field="attachments"' in response.content.decode()
+    document.refresh_from_db()
+    assert document.state == OutgoingState.SIGNED
+    assert document.title == "关于做好年终安全检查工作的通知"
+
+
+def test_r78_recheck_page_is_the_organs_clerks_only(people: Any, organ: Any, docs_org: Any) -> None:
+    document = signed(people, organ, docs_org)
+    url = reverse("documents:outgoing_recheck_edit", args=[document.pk])
+    # The drafter sees the document but may not do 复核; the outsider does not see it.
+    assert client_for(people.drafter).get(url).status_code == 403
+    assert (
+        client_for(people.drafter).post(url, _recheck_post(document, note="x", reason="y")).status_code == 403
+    )
+    assert client_for(people.outsider).get(url).status_code == 404
+    # A clerk of another unit is not the organ's clerk.
+    assert client_for(people.sub_clerk).get(url).status_code in (403, 404)
+    document.refresh_from_db()
+    assert document.state == OutgoingState.SIGNED
+    assert document.note == ""
+    # Once 已复核, the page is closed to the clerk too.
+    outgoing.recheck(actor=people.clerk, document=document, request_id=rid())
+    assert client_for(people.clerk).get(url).status_code == 403
+
+
+def test_detail_page_puts_the_actions_in_their_own_column(people: Any, organ: Any, docs_org: Any) -> None:
+    document = signed(people, organ, docs_org)
+    page = (
+        client_for(people.clerk)
+        .get(reverse("documents:outgoing_detail", args=[document.pk]))
+        .content.decode()
+    )
+    # Phone order comes from CSS: the actions column follows the text in the markup.
+    assert (
+        page.index('class="doc-out-main"')
+        < page.index('class="doc-out-act"')
+        < page.index('class="doc-out-side"')
+    )

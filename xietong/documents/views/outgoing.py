@@ -32,6 +32,7 @@ from xietong.documents import outgoing, rules, selectors_outgoing
 from xietong.documents.models import (
     Direction,
     DocType,
+    DocumentEvent,
     IssuingOrgan,
     LayoutKind,
     OutgoingDocument,
@@ -149,6 +150,7 @@ class DraftForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.attachment_errors: list[str] = []
         organ_field: Any = self.fields["organ"]
         organ_field.queryset = IssuingOrgan.objects.filter(is_active=True)
         organ_field.label_from_instance = lambda organ: f"{organ.name}（{organ.code}）"
@@ -212,6 +214,10 @@ def _draft_in(form: DraftForm, request: AuthedRequest, document: OutgoingDocumen
 def _field_errors(form: DraftForm, error: DomainError) -> None:
     if isinstance(error, rules.FieldErrors):
         for key, messages_of in error.errors.items():
+            if key == "attachments":
+                # Not a form field: shown beside the attachment list.
+                form.attachment_errors.extend(messages_of)
+                continue
             target = key if key in form.fields else None
             for message in messages_of:
                 form.add_error(target, message)
@@ -219,24 +225,48 @@ def _field_errors(form: DraftForm, error: DomainError) -> None:
         form.add_error(None, error.message)
 
 
-def _form_page(request: AuthedRequest, form: DraftForm, document: OutgoingDocument | None) -> HttpResponse:
+def _form_page(
+    request: AuthedRequest,
+    form: DraftForm,
+    document: OutgoingDocument | None,
+    *,
+    recheck: bool = False,
+) -> HttpResponse:
     names = {code: names[0] for code, names in rules.TYPE_NAMES.items()}
     directions = {code: str(value) for code, value in rules.DEFAULT_DIRECTION.items()}
+    if recheck and document is not None:
+        crumb = (_("修改后复核"), None)
+        trail = crumbs(
+            (_("发文"), reverse("documents:outgoing_list")),
+            (document.title, reverse("documents:outgoing_detail", args=[document.pk])),
+            crumb,
+        )
+    else:
+        trail = crumbs(
+            (_("发文"), reverse("documents:outgoing_list")),
+            (_("修改公文") if document else _("起草公文"), None),
+        )
     return render(
         request,
         "documents/outgoing_form.html",
         {
-            "breadcrumbs": crumbs(
-                (_("发文"), reverse("documents:outgoing_list")),
-                (_("修改公文") if document else _("起草公文"), None),
-            ),
+            "breadcrumbs": trail,
             "form": form,
             "document": document,
             "attachments": list(document.attachments.order_by("seq")) if document else [],
             "type_names": names,
             "directions": directions,
+            "recheck": recheck,
+            "signer_names": "、".join(
+                entry.get("name", "") for entry in document.signers if entry.get("name")
+            )
+            if recheck and document is not None
+            else "",
+            "substantive_fields": sorted(outgoing.SUBSTANTIVE),
+            # Sent back with the form: a second click of the same form is applied once.
+            "request_id": (request.POST.get("request_id") or f"page-{uuid.uuid4().hex}")[:64],
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or form.attachment_errors else 200,
     )
 
 
@@ -269,6 +299,25 @@ def outgoing_new(request: AuthedRequest) -> HttpResponse:
     return _form_page(request, form, None)
 
 
+def _initial(document: OutgoingDocument) -> dict[str, Any]:
+    return {
+        "organ": document.organ,
+        "doc_type": document.doc_type,
+        "direction": document.direction,
+        "layout_kind": document.layout_kind,
+        "title": document.title,
+        "main_recipients": document.main_recipients,
+        "main_units": list(document.main_units.all()),
+        "cc_recipients": document.cc_recipients,
+        "cc_units": list(document.cc_units.all()),
+        "classification": document.classification,
+        "secret_term": document.secret_term,
+        "urgency": document.urgency,
+        "body": document.body,
+        "note": document.note,
+    }
+
+
 @login_required
 def outgoing_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     user = _require_use(request)
@@ -291,26 +340,125 @@ def outgoing_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("草稿已保存。"))
                 return HttpResponseRedirect(reverse("documents:outgoing_detail", args=[document.pk]))
     else:
-        form = DraftForm(
-            user=user,
-            initial={
-                "organ": document.organ,
-                "doc_type": document.doc_type,
-                "direction": document.direction,
-                "layout_kind": document.layout_kind,
-                "title": document.title,
-                "main_recipients": document.main_recipients,
-                "main_units": list(document.main_units.all()),
-                "cc_recipients": document.cc_recipients,
-                "cc_units": list(document.cc_units.all()),
-                "classification": document.classification,
-                "secret_term": document.secret_term,
-                "urgency": document.urgency,
-                "body": document.body,
-                "note": document.note,
-            },
-        )
+        form = DraftForm(user=user, initial=_initial(document))
     return _form_page(request, form, document)
+
+
+# --------------------------------------------------------------------------- 复核 with corrections
+
+
+class RecheckForm(DraftForm):
+    """The draft form for the clerk at 复核, with the 修改说明 a correction needs."""
+
+    reason = forms.CharField(
+        max_length=200,
+        required=False,
+        label=gettext_lazy("修改说明"),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("说明改了什么、为什么改")}),
+    )
+
+
+def _same_body(posted: str, current: str) -> bool:
+    """The posted 正文 says what is stored (line endings and blank space aside)."""
+    if richtext.sanitize(posted.replace("\x00", "")) == current:
+        return True
+
+    def lines(markup: str) -> list[str]:
+        return [line.strip() for line in richtext.plain_text(markup).splitlines() if line.strip()]
+
+    return lines(posted) == lines(current)
+
+
+def _corrections(
+    form: RecheckForm, request: AuthedRequest, document: OutgoingDocument
+) -> outgoing.DraftIn | None:
+    """Only what the clerk changed: a field sent back as it was must not count as a change
+    (a re-posted 正文 would otherwise send the document to 复审 for nothing)."""
+    data = form.cleaned_data
+    full = _draft_in(form, request, document)
+    changes = outgoing.DraftIn(lock_version=full.lock_version)
+    found = False
+    plain = {
+        "doc_type": document.doc_type,
+        "direction": document.direction,
+        "layout_kind": document.layout_kind,
+        "title": document.title,
+        "classification": document.classification,
+        "secret_term": document.secret_term,
+        "urgency": document.urgency,
+        "main_recipients": document.main_recipients,
+        "cc_recipients": document.cc_recipients,
+        "note": document.note,
+    }
+    for key, current in plain.items():
+        value = getattr(full, key)
+        if key in ("direction", "layout_kind") and not value:
+            continue  # left empty: keep the document's
+        if value != current:
+            setattr(changes, key, value)
+            found = True
+    if full.organ_id != document.organ_id:
+        changes.organ_id = full.organ_id
+        found = True
+    for key, field_name in (("main_unit_ids", "main_units"), ("cc_unit_ids", "cc_units")):
+        wanted = getattr(full, key) or []
+        if sorted(wanted) != sorted(getattr(document, field_name).values_list("pk", flat=True)):
+            setattr(changes, key, wanted)
+            found = True
+    if data.get("body_docx"):
+        changes.body_docx = full.body_docx
+        found = True
+    elif not _same_body(full.body or "", document.body):
+        changes.body = full.body
+        found = True
+    current_attachments = [(a.pk, a.title) for a in document.attachments.order_by("seq")]
+    wanted_attachments = full.attachments or []
+    if (
+        any(item.upload is not None for item in wanted_attachments)
+        or [(item.id, item.title.strip()) for item in wanted_attachments] != current_attachments
+    ):
+        changes.attachments = wanted_attachments
+        found = True
+    return changes if found else None
+
+
+@login_required
+def outgoing_recheck_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    """复核 with corrections (条例 第二十五条(一)): the organ's clerk corrects the signed document;
+    a change of substance goes back to the signer for 复审, anything else is 已复核 at once."""
+    user = _require_use(request)
+    document = _get(user, pk)
+    if not outgoing.is_clerk_of(user, document):
+        raise PermissionDenied
+    if document.state != OutgoingState.SIGNED:
+        given = request.POST.get("request_id", "") if request.method == "POST" else ""
+        if given and DocumentEvent.objects.filter(outgoing=document, detail__request_id=given[:64]).exists():
+            # The same form sent again after it was applied: show the outcome.
+            return HttpResponseRedirect(reverse("documents:outgoing_detail", args=[document.pk]))
+        raise PermissionDenied
+    if request.method == "POST":
+        form = RecheckForm(request.POST, request.FILES, user=user)
+        if form.is_valid():
+            changes = _corrections(form, request, document)
+            reason = form.cleaned_data.get("reason") or ""
+            if changes is not None and not reason:
+                form.add_error("reason", _("修改了公文内容，请填写修改说明。"))
+            else:
+                try:
+                    document = outgoing.recheck(
+                        actor=user, document=document, data=changes, reason=reason, request_id=_rid(request)
+                    )
+                except DomainError as error:
+                    _field_errors(form, error)
+                else:
+                    if document.state == OutgoingState.RESIGNING:
+                        messages.success(request, _("已修改，公文已送原签发人复审。"))
+                    else:
+                        messages.success(request, _("复核完成。"))
+                    return HttpResponseRedirect(reverse("documents:outgoing_detail", args=[document.pk]))
+    else:
+        form = RecheckForm(user=user, initial=_initial(document))
+    return _form_page(request, form, document, recheck=True)
 
 
 # --------------------------------------------------------------------------- the document page

@@ -232,6 +232,27 @@ def test_a_lower_clearance_never_gets_a_classified_article_from_the_cache(portal
     assert "商密级经营数据通报" not in home(reader)
 
 
+@pytest.mark.usefixtures("_real_feeds")
+def test_colleagues_share_one_news_card_that_their_own_events_leave_alone(portal: Portal) -> None:  # noqa: F811
+    portal.publish(title="集团召开四季度工作会议")
+    colleague = make_user("caiwu2", name="财务二")
+    place(colleague, portal.units["finance"])
+    assert "集团召开四季度工作会议" in home(portal.finance)
+
+    def article_queries(user: User) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert "集团召开四季度工作会议" in home(user)
+        return sum('"portal_article"' in query["sql"] for query in captured.captured_queries)
+
+    # The colleague's first visit finds the news card their department's first reader painted …
+    assert article_queries(colleague) == 0
+    # … and a notification of their own repaints their to-dos and notices, not the news.
+    events.push_to_user(colleague.pk, "fake.changed", {})
+    assert article_queries(colleague) == 0
+    # Someone whose audience differs (another company) never gets that copy.
+    assert article_queries(portal.east) > 0
+
+
 # --------------------------------------------------------------------------- notices
 
 

@@ -26,3 +26,49 @@
     renumber();
   });
 })();
+
+// 修改后复核: mark the elements of substance and warn, while editing, that a change to one of
+// them sends the document back to its signer for 复审 (条例 第二十五条(一)).
+(function () {
+  const form = document.getElementById("outgoing-form");
+  if (!form || !form.dataset.substantive) return;
+  const keys = form.dataset.substantive.split(" ");
+  const warning = document.getElementById("resign-warning");
+  const list = document.getElementById("attachment-list");
+  function badge(target) {
+    if (!target) return;
+    const mark = document.createElement("span");
+    mark.className = "badge doc-out-substantive ms-1";
+    mark.textContent = form.dataset.substantiveLabel;
+    target.appendChild(mark);
+  }
+  const fields = [];
+  keys.forEach(function (key) {
+    if (key === "attachments") { badge(document.querySelector("#attachments legend")); return; }
+    const field = document.getElementById("id_" + key);
+    if (!field) return;
+    badge(document.querySelector("label[for='id_" + key + "']"));
+    fields.push(field);
+  });
+  function value(field) {
+    return field.multiple ? Array.from(field.selectedOptions).map(function (o) { return o.value; }).join(",") : field.value;
+  }
+  function attachments() {
+    return Array.from(list.querySelectorAll("li")).map(function (row) {
+      return row.querySelector("[name=attachment_id]").value + ":" + row.querySelector("[name=attachment_title]").value.trim();
+    }).join("|");
+  }
+  const start = fields.map(value);
+  const startAttachments = attachments();
+  const uploads = form.querySelectorAll("[name=new_attachment], [name=body_docx]");
+  function check() {
+    const changed = fields.some(function (field, index) { return value(field) !== start[index]; })
+      || attachments() !== startAttachments
+      || Array.from(uploads).some(function (input) { return input.files && input.files.length > 0; });
+    warning.classList.toggle("d-none", !changed);
+  }
+  form.addEventListener("input", check);
+  form.addEventListener("change", check);
+  list.addEventListener("click", function () { setTimeout(check, 0); });
+  check();
+})();
