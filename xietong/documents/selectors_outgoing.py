@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import IntegerField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
 from xietong.core import access, classification
 from xietong.core.errors import NotFoundError
@@ -50,7 +51,7 @@ def get(user: Any, pk: Any) -> OutgoingDocument:
     try:
         return visible(user).select_related("organ", "drafter", "drafting_unit", "instance").get(pk=pk)
     except (OutgoingDocument.DoesNotExist, ValueError, TypeError):
-        raise NotFoundError("公文不存在或无权访问。") from None
+        raise NotFoundError(_("公文不存在或无权访问。")) from None
 
 
 @dataclass(frozen=True)
