@@ -5,12 +5,16 @@ services), the notification kind, and the weekly fixity check of the whole archi
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
-from xietong.documents import archive, organs, registers  # noqa: F401 - registers audit actions
+from xietong.core import access, worklist
+from xietong.documents import archive, incoming, organs, outgoing, registers  # noqa: F401 - audit actions
+from xietong.documents.permissions import ARCHIVE
 from xietong.notify.kinds import register_kind
 
 logger = logging.getLogger(__name__)
@@ -51,3 +55,35 @@ def verify_archive() -> archive.Verification:
 def weekly_archive_verification() -> int:
     """Sunday night: recompute the checksums of the whole archive."""
     return len(verify_archive().failed)
+
+
+def todos(user: Any, limit: int) -> worklist.WorkList:
+    """待归档: finished documents the archivist may file (at most four queries, none for others)."""
+    if not access.can(user, ARCHIVE):
+        return worklist.WorkList()
+    sent, received = archive.waiting_outgoing(user), archive.waiting_incoming(user)
+    count = sent.count() + received.count()
+    if not count:
+        return worklist.WorkList()
+    items = [
+        worklist.WorkItem(
+            title=document.title,
+            link=outgoing.link(document),
+            at=document.distributed_at,
+            detail=_("发文 · %(no)s") % {"no": document.doc_no},
+        )
+        for document in sent[:limit]
+    ]
+    items += [
+        worklist.WorkItem(
+            title=document.title,
+            link=incoming.link_of(document),
+            at=document.closed_at,
+            detail=_("收文 · %(no)s") % {"no": document.recv_no},
+        )
+        for document in received[: max(0, limit - len(items))]
+    ]
+    return worklist.WorkList(count=count, items=items, more=reverse("documents:archive_list"))
+
+
+worklist.register_todos("documents.archive", _("待归档"), todos, icon="archive", order=35)

@@ -335,3 +335,15 @@ def test_api_registers_organs_and_settings(
     assert wrong.status_code == 422
     assert wrong.json()["error"]["details"][0]["field"] == "retention.han"
     assert clerk.get(f"{API}/settings").status_code == 403
+
+
+def test_the_archivist_finds_what_waits_for_filing_among_the_to_dos(
+    docs_people: DocsPeople, docs_org: dict[str, OrgUnit], organ: IssuingOrgan, archivist: User
+) -> None:
+    from xietong.documents import archive_wiring
+
+    document = finished_outgoing(organ, docs_people.drafter, docs_org["finance"])
+    waiting = archive_wiring.todos(archivist, 5)
+    assert waiting.count == 1
+    assert [item.title for item in waiting.items] == [document.title]
+    assert archive_wiring.todos(docs_people.outsider, 5).count == 0
