@@ -223,6 +223,7 @@ def plan_assignees(
     settings: Settings,
     dedup_ok: Collection[int] = (),
     admin_ids: Sequence[int] = (),
+    mode: str = "sequential",
 ) -> Plan:
     """Who acts on a node just entered, from the approvers ``resolve_approvers`` found.
 
@@ -231,7 +232,8 @@ def plan_assignees(
     "auto"), and so does someone who approved the step just before with the same data
     (``dedup_ok``, see ``dedup_people``). People reached through the administrator fallback
     are never approved automatically (§4.1 去重 (d)); neither are handlers of a 办理 node,
-    whose task is work and not a vote.
+    whose task is work and not a vote. On a 或签 node (``mode`` "any") the first automatic
+    approval decides the step alone: the others are not asked at all.
     """
     people = list(dict.fromkeys(resolved))
     via = ""
@@ -249,6 +251,9 @@ def plan_assignees(
             elif user_id in dedup_ok:
                 auto = "dedup"
         planned.append(Planned(user_id, auto))
+    decided = next((entry for entry in planned if entry.auto), None)
+    if mode == "any" and decided is not None:
+        return Plan((decided,), via)
     return Plan(tuple(planned), via)
 
 

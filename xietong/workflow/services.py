@@ -479,6 +479,7 @@ class _Run:
         admins = list(settings.admin_user_ids) or list(
             self.instance.definition.admins.filter(is_active=True).values_list("pk", flat=True)
         )
+        mode = str(definition.setting(self.flow, "mode", node))
         plan = engine.plan_assignees(
             resolved,
             node_type=str(node.get("type")),
@@ -486,6 +487,7 @@ class _Run:
             settings=settings,
             dedup_ok=self.dedup_candidates(node, previous, settings),
             admin_ids=self.cleared(admins)[0],
+            mode=mode,
         )
         detail: dict[str, Any] = {}
         if withheld:
@@ -497,7 +499,7 @@ class _Run:
         act = self.activation(
             node,
             previous,
-            mode=str(definition.setting(self.flow, "mode", node)),
+            mode=mode,
             assignees=[planned.user_id for planned in plan.assignees],
             auto={str(planned.user_id): planned.auto for planned in plan.assignees if planned.auto},
             detail=detail,

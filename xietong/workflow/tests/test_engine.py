@@ -191,6 +191,17 @@ def test_self_approval_and_dedup_are_automatic_only_on_approval_nodes() -> None:
     )
 
 
+def test_one_automatic_approval_decides_an_any_step_alone() -> None:
+    # 或签 after a 并行 whose two branches each had one of its approvers: both would be
+    # approved again automatically; the first decides, the other is not asked.
+    settings = Settings(self_approve="auto", dedup="consecutive")
+    assert plan([2, 1, 3], settings=settings, dedup_ok={3}, mode="any").assignees == (
+        engine.Planned(1, "self"),
+    )
+    assert plan([2, 3], settings=settings, mode="any").assignees == (engine.Planned(2), engine.Planned(3))
+    assert len(plan([1, 3], settings=settings, dedup_ok={3}, mode="all").assignees) == 2
+
+
 def test_dedup_only_between_consecutive_approvals_shown_alike() -> None:
     on = Settings(dedup="consecutive")
     a = {"type": "approval", "field_permissions": {"amount": "readonly"}}

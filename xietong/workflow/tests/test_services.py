@@ -793,6 +793,31 @@ def test_dedup_of_consecutive_approvals_unless_the_data_changed(people: People) 
     assert sorted(i.assignee_id for i in pending(changed)) == sorted([people.head.pk, people.legal.pk])
 
 
+def test_an_any_step_after_a_parallel_is_decided_by_one_automatic_approval(people: People) -> None:
+    # The initiator approves branch a (self_approve auto), 法务 branch b; the 或签 that follows
+    # names both: one automatic approval passes it, nobody else is asked or approved.
+    route = {
+        "settings": {"dedup": "consecutive", "self_approve": "auto"},
+        "nodes": [
+            {
+                "id": "p1",
+                "type": "parallel",
+                "name": "并行",
+                "branches": [
+                    {"id": "p1a", "name": "甲", "nodes": [approval("n2", [people.initiator.pk])]},
+                    {"id": "p1b", "name": "乙", "nodes": [approval("n3", [people.legal.pk])]},
+                ],
+            },
+            approval("n4", [people.initiator.pk, people.legal.pk], "any"),
+            approval("n5", [people.boss.pk]),
+        ],
+    }
+    instance = act("approve", start(people.initiator, publish(route)), people.legal)
+    decided = WorkItem.objects.filter(instance=instance, activation__node_id="n4")
+    assert [item.state for item in decided] == [WorkItem.State.AUTO_APPROVED]
+    assert [item.assignee_id for item in pending(instance)] == [people.boss.pk]
+
+
 def test_no_dedup_after_a_transfer_in_the_round(people: People) -> None:
     route = {
         "settings": {"dedup": "consecutive"},
