@@ -9,7 +9,6 @@ sealing, distributing, revoking). Retries of a step are recognised by their ``re
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from django.utils.translation import gettext as _
 from xietong.audit.services import record
 from xietong.core import access, classification, clock, richtext
 from xietong.core.errors import DomainError, NotFoundError, PermissionDeniedError
-from xietong.documents import audit_actions, flows, numbering, rules
+from xietong.documents import audit_actions, flows, incoming, numbering, rules
 from xietong.documents import layout as layout_package
 from xietong.documents.layout.spec import DocumentLayout
 from xietong.documents.models import (
@@ -720,12 +719,13 @@ def on_finished(instance: Instance, actor: User | None) -> None:
 
 
 def clerks_of(document: OutgoingDocument) -> list[User]:
-    """The active 公文管理员 whose scope covers the issuing organ's unit."""
-    from xietong.org.audience import Audience, audience_users
-    from xietong.org.builtin import DOCUMENT_CLERK
-
-    candidates = audience_users(Audience(roles=frozenset([DOCUMENT_CLERK])), now=clock.now(), business=True)
-    return [user for user in candidates.order_by("pk") if is_clerk_of(user, document)]
+    """The active 公文管理员 whose scope covers the issuing organ's unit and who may read the
+    document (密级)."""
+    return [
+        user
+        for user in incoming.clerks_of(document.organ.unit_id)
+        if classification.allows(user, document.classification)
+    ]
 
 
 def _notify_clerks(document: OutgoingDocument, title: str, actor: User | None) -> None:
@@ -920,7 +920,6 @@ def seal(*, actor: User, document: OutgoingDocument, request_id: str = "") -> Ou
 
 def _deliver(distribution: Distribution, actor: User) -> None:
     """Hand one copy to the receiving unit's 收文 (pending, its clerks notified)."""
-    incoming = importlib.import_module("xietong.documents.incoming")
     incoming.deliver(distribution=distribution, actor=actor)
 
 
