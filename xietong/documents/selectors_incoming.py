@@ -188,13 +188,8 @@ class Todo:
 TODO_CAP = 200
 
 
-def todos_for(user: Any) -> list[Todo]:
-    """The viewer's 收文 to-dos, urgent and overdue first: pending sign-ins, 拟办, 批办, 承办,
-    办结 and 传阅. Five queries whatever the number of rows."""
-    if not _active(user):
-        return []
-    level = classification.clearance_of(user) if not user.is_superuser else classification.highest()
-    base = IncomingDocument.objects.filter(classification__lte=level).order_by("-id")
+def _clerk_todos(user: Any, base: QuerySet[IncomingDocument]) -> list[Todo]:
+    """A 公文管理员's part: sign-ins, 拟办 and 办结 of the units in their scope (two queries)."""
     clerk = _clerk_docs(user)
     entries: list[Todo] = []
     for document in base.filter(clerk, state__in=[IncomingState.PENDING, IncomingState.REGISTERED])[
@@ -204,8 +199,6 @@ def todos_for(user: Any) -> list[Todo]:
             entries.append(Todo(document, "sign", _("待签收"), document.created_at))
         else:
             entries.append(Todo(document, "propose", _("待拟办"), document.received_at))
-    for document in base.filter(state=IncomingState.PROPOSED, leader_id=user.pk)[:TODO_CAP]:
-        entries.append(Todo(document, "instruct", _("待批办"), document.created_at))
     open_handling = Handling.objects.filter(document_id=OuterRef("pk"), done_at__isnull=True)
     for document in base.filter(clerk).filter(
         Q(state=IncomingState.HANDLING) & ~Q(Exists(open_handling)) | Q(state=IncomingState.CIRCULATING)
@@ -213,6 +206,21 @@ def todos_for(user: Any) -> list[Todo]:
         entries.append(
             Todo(document, "conclude", _("待办结"), document.instructed_at or document.received_at)
         )
+    return entries
+
+
+def todos_for(user: Any) -> list[Todo]:
+    """The viewer's 收文 to-dos, urgent and overdue first: pending sign-ins, 拟办, 批办, 承办,
+    办结 and 传阅. Three queries whatever the number of rows, two more for a 公文管理员."""
+    if not _active(user):
+        return []
+    level = classification.clearance_of(user) if not user.is_superuser else classification.highest()
+    base = IncomingDocument.objects.filter(classification__lte=level).order_by("-id")
+    entries: list[Todo] = []
+    if user.is_superuser or access.can(user, CLERK):
+        entries += _clerk_todos(user, base)
+    for document in base.filter(state=IncomingState.PROPOSED, leader_id=user.pk)[:TODO_CAP]:
+        entries.append(Todo(document, "instruct", _("待批办"), document.created_at))
     handlings = (
         _acting_handlings(user)
         .filter(

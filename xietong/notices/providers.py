@@ -21,15 +21,14 @@ def _link(copy: NoticeRecipient) -> str:
 
 
 def todos(user: Any, limit: int) -> WorkList:
-    """待回执通知: two queries (the count and the first ``limit``)."""
+    """待回执通知: the count (shared with ``feed``) and, when there are some, the first ``limit``."""
     if not selectors.can_read(user):
         return WorkList()
-    rows = selectors.awaiting_receipts(user)
-    count = rows.count()
+    count = selectors.pending_counts(user)[1]
     if not count:
         return WorkList()
     items = []
-    for copy in rows[:limit]:
+    for copy in selectors.awaiting_receipts(user)[:limit]:
         notice = copy.notice
         ask = _("请确认已阅") if notice.receipt_mode == ReceiptMode.READ else _("请回复是否参加")
         publisher = notice.publisher.name or notice.publisher.username
@@ -47,11 +46,11 @@ def todos(user: Any, limit: int) -> WorkList:
 
 
 def feed(user: Any, limit: int) -> list[FeedSection]:
-    """未读通知: my latest unread notices and how many there are (two queries)."""
+    """未读通知: my latest unread notices and how many there are (the count shared with
+    ``todos``, and the links when there are some)."""
     if not selectors.can_read(user):
         return []
-    unread = selectors.received(user, only="unread")
-    count = unread.count()
+    count = selectors.pending_counts(user)[0]
     links = [
         FeedLink(
             title=copy.notice.title,
@@ -60,7 +59,7 @@ def feed(user: Any, limit: int) -> list[FeedSection]:
             tag=_("急办") if copy.notice.is_urgent else "",
             urgent=copy.notice.is_urgent,
         )
-        for copy in (unread[:limit] if count else [])
+        for copy in (selectors.received(user, only="unread")[:limit] if count else [])
     ]
     return [
         FeedSection(

@@ -23,7 +23,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from xietong.core import access, classification, clock
+from xietong.core import access, classification, clock, reads
 from xietong.core.errors import NotFoundError
 from xietong.files import selectors as file_selectors
 from xietong.files.models import StoredFile
@@ -231,6 +231,20 @@ def awaiting_receipts(user: Any) -> QuerySet[NoticeRecipient]:
         Coalesce("notice__receipt_due", "notice__starts_at").asc(nulls_last=True),
         "-delivered_at",
     )
+
+
+def pending_counts(user: Any) -> tuple[int, int]:
+    """How many of my notices are unread, and how many await a receipt I may still give: one
+    query, asked once per page by the workbench's to-do and notice cards."""
+
+    def count() -> tuple[int, int]:
+        totals = _with_deadline(_received(user)).aggregate(
+            unread=Count("pk", filter=Q(read_at__isnull=True)),
+            awaiting=Count("pk", filter=Q(awaiting=True) & _open_for_receipt()),
+        )
+        return int(totals["unread"] or 0), int(totals["awaiting"] or 0)
+
+    return reads.once(("notices.pending", user.pk), count)
 
 
 def on_day(user: Any, start: dt.datetime, end: dt.datetime) -> QuerySet[NoticeRecipient]:

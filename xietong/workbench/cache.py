@@ -81,7 +81,7 @@ EVERY_SHARED = (ALL, ORG, PORTAL, SHORTCUTS)
 #: Cards whose content follows from what decides visibility alone — not from the user's own
 #: notifications or actions: one copy serves everyone with the same audience (a department's
 #: staff share their news card), and a user's events do not outdate it.
-BY_AUDIENCE = frozenset({"news"})
+BY_AUDIENCE = frozenset({"news", "shortcuts"})
 
 #: Models whose rows, saved or deleted, change a shared version (a model of an app that is
 #: not installed is skipped). Articles saved as drafts are nobody's news and are left out.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from xietong.core import clock, worklist
+from xietong.core import clock, reads, worklist
 from xietong.core.errors import DomainError, NotFoundError
 from xietong.core.permissions import permission_required
 from xietong.identity.types import AuthedRequest
@@ -87,11 +87,17 @@ def _schedule(request: AuthedRequest) -> dict[str, Any]:
 def _notices(request: AuthedRequest) -> dict[str, Any]:
     user = request.user
     # R-75: unread notices with their count, right after login. Two queries on an index
-    # prefix, however many notifications the user has.
-    unread = notify_selectors.notification_list(user, unread_only=True, limit=NOTIFICATIONS_SHOWN).items
+    # prefix, however many notifications the user has; the count is the bell's ("99+").
+    count = notify_selectors.bell_count(user)
+    unread = (
+        notify_selectors.notification_list(user, unread_only=True, limit=NOTIFICATIONS_SHOWN).items
+        if count
+        else []
+    )
     return {
         "notifications": [(item, notify_kinds.label(item.dispatch.kind)) for item in unread],
-        "notifications_unread": notify_selectors.unread_count(user),
+        "notifications_unread": count,
+        "notifications_unread_label": f"{count}" if count < notify_selectors.BELL_LIMIT else "99+",
         "notice_feeds": selectors.feed_board(user, card=worklist.FEED_NOTICES),
     }
 
@@ -196,6 +202,7 @@ def _cards(request: AuthedRequest, names: Iterable[str]) -> dict[str, Any]:
 
 @login_required
 @require_GET
+@reads.shared_view
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     cards = _cards(request, CARDS)
@@ -215,6 +222,7 @@ def home(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reads.shared_view
 def card(request: AuthedRequest, name: str) -> HttpResponse:
     """One card's body, for htmx to swap in when an event says it changed. The counters of
     the summary strip that the card owns come along out of band."""

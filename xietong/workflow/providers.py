@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from xietong.core import access
+from xietong.core import access, reads
 from xietong.core.worklist import WorkItem, WorkList
 from xietong.workflow import selectors, services
 from xietong.workflow.permissions import USE
@@ -31,7 +31,7 @@ def todos(user: Any, limit: int) -> WorkList:
     if not access.can(user, USE):
         return WorkList()
     rows = selectors.todo(user)
-    count = rows.count()
+    count = _count(user)
     if not count:
         return WorkList()
     items = [
@@ -48,8 +48,13 @@ def todos(user: Any, limit: int) -> WorkList:
     return WorkList(count=count, items=items, more=reverse("workflow:inbox"))
 
 
+def _count(user: Any) -> int:
+    # The badge and the to-do card count the same rows: once per page.
+    return reads.once(("workflow.todo", user.pk), selectors.todo(user).count)
+
+
 def badge_count(user: Any) -> int:
     """The 审批 module's badge: my pending approval and handling items (one query)."""
     if not access.can(user, USE):
         return 0
-    return selectors.todo(user).count()
+    return _count(user)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xietong.core import classification, clock
+from xietong.core import access, classification, clock
 from xietong.core.errors import DomainError, NotFoundError, PermissionDeniedError
 from xietong.documents import incoming, selectors_incoming
 from xietong.documents.models import (
@@ -354,3 +354,18 @@ def test_worklist_provider_and_daily_task(docs_people: Any, docs_org: Any, organ
     assert todos.items[0].urgent
     assert incoming_wiring.todos(p.outsider, 5).count == 0
     assert incoming_wiring.remind_overdue_incoming.call_local() == 0
+
+
+def test_todos_of_someone_who_is_no_clerk_skip_the_clerks_queries(
+    docs_people: Any, docs_org: Any, organ: Any, django_assert_num_queries: Any
+) -> None:
+    """The workbench asks everyone: three queries (批办, 承办, 传阅), two more for a 公文管理员."""
+    p = docs_people
+    _handling(p, docs_org, organ)
+    for user in (p.head, p.clerk):
+        user.refresh_from_db()
+        access.grants_of(user)  # the page shell has read them already
+    with django_assert_num_queries(3):
+        assert [t.kind for t in selectors_incoming.todos_for(p.head)] == ["handle"]
+    with django_assert_num_queries(5):
+        selectors_incoming.todos_for(p.clerk)

@@ -128,3 +128,25 @@ def test_the_providers_take_the_same_queries_for_few_and_many(
         publish(people["office"], [people.ref("li")], title=f"通知{index}", receipt_mode=ReceiptMode.READ)
     with django_assert_max_num_queries(5):
         ask()
+
+
+def test_the_workbench_counts_each_figure_once_per_page(people: People) -> None:
+    """The 审批 badge and the 待审批 card, the bell and the 通知 card, the 未读通知 and 待回执通知
+    lists: each figure is counted once per page (``core.reads``)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.fixtures import client_for
+
+    publish(people["office"], [people.ref("li")], title="请确认的通知", receipt_mode=ReceiptMode.READ)
+    client = client_for(people["li"])
+    client.get("/")
+    cache.clear()  # every card computed again
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get("/").content.decode()
+    counted = [query["sql"] for query in captured if "COUNT(" in query["sql"]]
+    assert sum('FROM "workflow_workitem"' in sql for sql in counted) == 1, counted
+    assert sum('FROM "notify_notification"' in sql for sql in counted) == 1, counted
+    assert sum('"notices_noticerecipient"' in sql for sql in counted) == 1, counted
+    assert "请确认的通知" in html

@@ -279,3 +279,29 @@ def test_a_read_notice_outdates_the_notices_card(org_tree: dict[str, OrgUnit]) -
         html = home(reader)
         assert 'id="wb-stat-unread"><strong>0</strong>' in html
         assert "关于召开第四季度安全生产工作会议的通知" not in html
+
+
+def test_colleagues_share_one_shortcuts_card_and_a_chosen_audience_stays_inside(
+    people: People, org_tree: dict[str, OrgUnit], sysadmin_user: User
+) -> None:
+    shortcut = Shortcut(
+        name="华东生产管理系统", url="https://mes.example.com/", icon="link-45deg", audience="chosen"
+    )
+    services.shortcut_save(actor=sysadmin_user, shortcut=shortcut, units=[org_tree["east"]])
+    colleague = make_user("jianxiu2", name="检修二")
+    place(colleague, org_tree["repair"])
+    assert "华东生产管理系统" in home(people.zhaolei)
+
+    def shortcut_queries(user: User) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            html = home(user)
+        return sum('"workbench_shortcut"' in query["sql"] for query in captured.captured_queries), html
+
+    # The colleague's first visit finds the card their unit's first reader painted …
+    queries, html = shortcut_queries(colleague)
+    assert queries == 0
+    assert "华东生产管理系统" in html
+    # … and someone outside the chosen audience gets a card of their own, without it.
+    queries, html = shortcut_queries(people.wangfang)
+    assert queries > 0
+    assert "华东生产管理系统" not in html

@@ -17,7 +17,7 @@ from tests.fixtures import client_for
 from xietong.core import clock, worklist
 from xietong.core.worklist import FeedSection, ScheduleEntry, WorkItem
 from xietong.notify import services as notify_services
-from xietong.workbench import views
+from xietong.workbench import cache, views
 from xietong.workbench.tests.conftest import (
     People,
     broken,
@@ -302,3 +302,22 @@ def test_anonymous_visitors_go_to_sign_in() -> None:
     response = Client().get("/")
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("identity:login"))
+
+
+def test_unread_count_beyond_the_bell_limit_shows_99_plus_like_the_bell(people: People) -> None:
+    from xietong.notify.models import Dispatch, Notification
+    from xietong.notify.selectors import BELL_LIMIT
+
+    user = people.zhangwei
+    now = clock.now()
+    dispatches = Dispatch.objects.bulk_create(
+        Dispatch(kind="system", title=f"通知 {n}", recipient_count=1, created_at=now)
+        for n in range(BELL_LIMIT)
+    )
+    Notification.objects.bulk_create(Notification(dispatch=d, user=user, created_at=now) for d in dispatches)
+    html = page(client_for(user))
+    assert "<strong>99+</strong>" in section(html, "wb-stat-unread")
+    assert 'text-bg-danger ms-2">99+<' in section(html, "xt-notifications")
+    Notification.objects.filter(pk=Notification.objects.filter(user=user).order_by("pk")[0].pk).delete()
+    cache.changed_for([user.pk])
+    assert "<strong>99</strong>" in section(page(client_for(user)), "wb-stat-unread")

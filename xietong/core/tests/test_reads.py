@@ -1,0 +1,45 @@
+"""Reads shared within one page view (``core.reads``)."""
+
+from __future__ import annotations
+
+from xietong.core import reads
+
+
+def counter() -> tuple[list[int], object]:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    return calls, compute
+
+
+def test_outside_a_shared_block_every_call_computes() -> None:
+    calls, compute = counter()
+    assert reads.once("k", compute) == 1  # type: ignore[arg-type]
+    assert reads.once("k", compute) == 2  # type: ignore[arg-type]
+    assert len(calls) == 2
+
+
+def test_inside_a_shared_block_a_key_is_computed_once_and_forgotten_after() -> None:
+    calls, compute = counter()
+    with reads.shared():
+        assert reads.once(("a", 1), compute) == 1  # type: ignore[arg-type]
+        assert reads.once(("a", 1), compute) == 1  # type: ignore[arg-type]
+        assert reads.once(("a", 2), compute) == 2  # type: ignore[arg-type]  # another key
+    assert len(calls) == 2
+    with reads.shared():
+        assert reads.once(("a", 1), compute) == 3  # type: ignore[arg-type]  # a new page asks again
+
+
+def test_a_shared_view_scopes_its_own_calls() -> None:
+    _calls, compute = counter()
+
+    @reads.shared_view
+    def view() -> tuple[int, int]:
+        return reads.once("k", compute), reads.once("k", compute)  # type: ignore[arg-type]
+
+    assert view() == (1, 1)
+    assert view() == (2, 2)
+    assert reads.once("k", compute) == 3  # type: ignore[arg-type]
