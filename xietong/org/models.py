@@ -257,6 +257,8 @@ class PermissionRequest(models.Model):
         APPROVED = "approved", _("已批准")
         REJECTED = "rejected", _("已驳回")
         CANCELLED = "cancelled", _("已撤回")
+        #: Approved, then the approval was 撤销 (revoked): the grant it made is taken back.
+        REVOKED = "revoked", _("已撤销")
 
     # Like ``RoleGrant.granted_by``: the audit trail keeps the name if the account goes.
     requester = models.ForeignKey(
@@ -309,7 +311,7 @@ class PermissionRequest(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "approved", "rejected", "cancelled"]),
+                condition=Q(status__in=["pending", "approved", "rejected", "cancelled", "revoked"]),
                 name="org_permissionrequest_status_valid",
             ),
             # A pending request is undecided; a decided one says when.

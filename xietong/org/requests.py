@@ -47,12 +47,14 @@ REQUEST_APPROVED = "org.permission_request.approved"
 REQUEST_APPROVAL_FAILED = "org.permission_request.approval_failed"
 REQUEST_REJECTED = "org.permission_request.rejected"
 REQUEST_CANCELLED = "org.permission_request.cancelled"
+REQUEST_REVOKED = "org.permission_request.revoked"
 
 audit_actions.register(REQUEST_CREATED, gettext_lazy("提交权限申请"))
 audit_actions.register(REQUEST_APPROVED, gettext_lazy("批准权限申请"))
 audit_actions.register(REQUEST_APPROVAL_FAILED, gettext_lazy("批准权限申请未成功"))
 audit_actions.register(REQUEST_REJECTED, gettext_lazy("驳回权限申请"))
 audit_actions.register(REQUEST_CANCELLED, gettext_lazy("撤回权限申请"))
+audit_actions.register(REQUEST_REVOKED, gettext_lazy("撤销已批准的权限申请"))
 
 REASON_MAX = 500
 NOTE_MAX = 500
@@ -526,3 +528,51 @@ def permission_request_decide_by_flow(
         details={**details, "reason": failure},
     )
     return None
+
+
+def permission_request_revoke_by_flow(
+    *, permission_request_id: int, actor: User | None, note: str = "", reference: str = ""
+) -> PermissionRequest | None:
+    """The approval that granted the request was 撤销 (revoked) in its flow: the grant it made
+    is taken back and the request marked 已撤销. A request that was not approved (the grant was
+    refused when the flow ended, or it was decided on the org page) is withdrawn instead, as
+    before; one decided otherwise is left alone (None)."""
+    with transaction.atomic():
+        row = (
+            PermissionRequest.objects.select_for_update(of=("self",))
+            .select_related("grant", "subject")
+            .filter(pk=permission_request_id)
+            .first()
+        )
+        if row is None or row.status != PermissionRequest.Status.APPROVED:
+            return permission_request_decide_by_flow(
+                permission_request_id=permission_request_id,
+                outcome="cancelled",
+                actor=actor,
+                note=note,
+                reference=reference,
+            )
+        note = (note or "").strip()[:NOTE_MAX]
+        grant_id = row.grant_id
+        if row.grant is not None:
+            services.role_revoke_by_flow(
+                grant=row.grant,
+                actor=actor,
+                reason=(_("权限申请 #%(id)s 的审批已撤销：%(note)s") % {"id": row.pk, "note": note})[:200],
+            )
+        row.status = PermissionRequest.Status.REVOKED
+        row.decision_note = note
+        row.save(update_fields=["status", "decision_note"])
+        record(
+            actor=actor,
+            action=REQUEST_REVOKED,
+            target=row,
+            details={
+                "request_id": row.pk,
+                "subject": row.subject.username,
+                "flow": reference,
+                "note": note,
+                "grant_id": grant_id,
+            },
+        )
+        return row

@@ -567,6 +567,30 @@ def role_revoke(*, actor: User, grant: RoleGrant) -> None:
     access.forget(grant.user)
 
 
+def role_revoke_by_flow(*, grant: RoleGrant, actor: User | None, reason: str) -> None:
+    """Take back a grant that an approval made, when that approval is 撤销 (revoked): the flow
+    decided it, so no administrator's authority is asked; the audit record names who revoked
+    the approval and why."""
+    grant = RoleGrant.objects.select_related("role", "user", "position").get(pk=grant.pk)
+    target: models.Model = grant.user if grant.user is not None else grant.position  # type: ignore[assignment]
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action=ROLE_REVOKED,
+            target=target,
+            details={
+                "role": grant.role.code,
+                "role_name": grant.role.name,
+                "scope": grant.scope,
+                "grant_id": grant.pk,
+                "granted_at": grant.granted_at,
+                "reason": reason,
+            },
+        )
+        grant.delete()
+    access.forget(grant.user)
+
+
 # --------------------------------------------------------------------------- clearance
 
 

@@ -196,6 +196,11 @@ def finished(instance: Instance, actor: User | None) -> None:
             note=opinion,
             reference=reference,
         )
+    elif instance.state == InstanceState.REVOKED:
+        _revoker, reason = _decider(instance, Action.Kind.REVOKE)
+        org_requests.permission_request_revoke_by_flow(
+            permission_request_id=row.pk, actor=actor, note=reason, reference=reference
+        )
     else:
         org_requests.permission_request_decide_by_flow(
             permission_request_id=row.pk, outcome="cancelled", actor=actor, reference=reference

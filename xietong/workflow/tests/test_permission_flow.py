@@ -228,6 +228,33 @@ def test_r14_revoking_an_approval_whose_grant_was_refused_withdraws_the_request(
     assert refreshed(request).status == PermissionRequest.Status.CANCELLED
 
 
+def test_r14_revoking_an_approved_request_takes_the_granted_role_back(people: People, office: User) -> None:
+    request = file(people)
+    instance = instance_of(request)
+    approve(instance, people.head)
+    approve(instance, office)
+    grant = RoleGrant.objects.get(user=people.initiator, role__code=org_builtin.NOTICE_PUBLISHER)
+    assert refreshed(request).grant == grant
+
+    services.revoke(actor=people.initiator, instance=instance, request_id=rid(), reason="岗位调整，不再需要")
+
+    request = refreshed(request)
+    assert request.status == PermissionRequest.Status.REVOKED
+    assert request.get_status_display() == "已撤销"
+    assert request.decision_note == "岗位调整，不再需要"
+    assert request.grant is None
+    assert not RoleGrant.objects.filter(pk=grant.pk).exists()
+    (revoked,) = events(org_requests.REQUEST_REVOKED)
+    assert revoked.actor_id == people.initiator.pk
+    assert revoked.details["grant_id"] == grant.pk
+    assert revoked.details["flow"] == instance.serial
+    taken_back = events("org.role.revoked")[-1]
+    assert taken_back.actor_id == people.initiator.pk
+    assert taken_back.details["grant_id"] == grant.pk
+    # The role may be asked for again — and a new flow runs it.
+    assert instance_of(file(people)).state == InstanceState.RUNNING
+
+
 def test_a_request_decided_on_the_org_page_meanwhile_stays_as_decided(
     people: People, office: User, secadmin_user: User
 ) -> None:
