@@ -4,6 +4,9 @@ every answer comes from the visibility selector, every change from a service.
 - ``GET /``, ``GET /{id}``: notices the caller may see (a recipient's own receipt included);
 - ``POST /`` (publish, or save a draft), ``PATCH /{id}`` (edit after publishing),
   ``POST /{id}/publish`` (a draft), ``POST /{id}/withdraw``;
+- ``POST /{id}/attachments`` (multipart), ``DELETE /{id}/attachments/{key}``: the publisher's
+  files, as the editor allows them (a draft's come and go; a published notice's are only added,
+  as an edit); ``GET /{id}/attachments/{key}``: a file, for whoever may see the notice;
 - ``POST /{id}/read``, ``POST /{id}/receipt``: a recipient's read receipt and reply;
 - ``GET /{id}/receipts``, ``GET /{id}/receipts/people``, ``POST /{id}/remind``,
   ``GET /{id}/receipts/export``: the publisher's (and the managers') view.
@@ -13,17 +16,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status
+from ninja.files import UploadedFile
 
 from xietong.core import classification
-from xietong.core.errors import PermissionDeniedError
+from xietong.core.errors import DomainError, PermissionDeniedError
+from xietong.files import services as files
 from xietong.identity.models import User
 from xietong.identity.types import AuthedRequest
 from xietong.notices import selectors, services
 from xietong.notices.models import Notice, NoticeRecipient, Reply
+from xietong.notices.models import Status as NoticeStatus
 from xietong.notices.schemas import (
     NoticeDetailOut,
     NoticeEditIn,
@@ -40,6 +46,17 @@ from xietong.notices.schemas import (
 
 router = Router(tags=["notices"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class FileRefusedError(DomainError):
+    """An attachment refused (type, size, scan, name, how many): 422 with the reason at
+    ``file``, like the schema's validation errors."""
+
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details=[{"field": "file", "message": message}])
 
 
 def _require_reader(request: AuthedRequest) -> None:
@@ -98,10 +115,12 @@ def _detail(notice: Notice, copy: NoticeRecipient | None) -> dict[str, Any]:
         "signin_enabled": notice.signin_enabled,
         "attachments": [
             {
+                "key": str(item.file.key),
                 "name": item.file.name,
                 "size": item.file.size,
                 "content_type": item.file.content_type,
                 "url": reverse("notices:attachment", args=[notice.pk, item.file.key]),
+                "download_url": reverse("api:notice_attachment", args=[notice.pk, item.file.key]),
             }
             for item in selectors.attachments(notice)
         ],
@@ -221,6 +240,118 @@ def withdraw_notice(request: AuthedRequest, notice_id: int, body: WithdrawIn) ->
         actor=request.user, notice=notice, reason=body.reason, request=request
     )
     return _detail(selectors.notice_get(request.user, withdrawn.pk), None)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _own(request: AuthedRequest, notice_id: int) -> Notice:
+    """A notice whose files the caller may change — checked before an upload is stored: its
+    publisher's draft or published notice, as on the editor page."""
+    notice = _get(request, notice_id)
+    if notice.publisher_id != request.user.pk:
+        raise PermissionDeniedError(_("只有发布人可以修改通知。"))
+    if not selectors.can_publish(request.user):
+        raise PermissionDeniedError(_("您没有发布通知的权限。"))
+    if notice.status not in (NoticeStatus.DRAFT, NoticeStatus.PUBLISHED):
+        raise DomainError(_("只有草稿和已发布的通知可以修改附件。"))
+    return notice
+
+
+def _as_written(notice: Notice) -> services.NoticeInput:
+    """The notice's content as it stands: a change of files goes through the same service
+    as saving the draft or editing the published notice, with the text unchanged."""
+    return services.NoticeInput(
+        title=notice.title,
+        body=notice.body,
+        starts_at=notice.starts_at,
+        ends_at=notice.ends_at,
+        place=notice.place,
+        audience=list(notice.audience),
+        receipt_mode=notice.receipt_mode,
+        receipt_due=notice.receipt_due,
+        urgency=notice.urgency,
+        classification=notice.classification,
+        signin_enabled=notice.signin_enabled,
+    )
+
+
+def _about_attachments(exc: DomainError) -> bool:
+    """The service's own count of attachments (checked again under its lock) refuses this file."""
+    details = exc.details if isinstance(exc.details, list) else []
+    return any(isinstance(item, dict) and item.get("field") == "attachments" for item in details)
+
+
+@router.post(
+    "/{notice_id}/attachments",
+    response={201: NoticeDetailOut},
+    summary="添加附件（multipart：file）；已发布的通知追加附件即修改通知：保留历史版本并提醒相关人员",
+)
+def add_attachment(
+    request: AuthedRequest, notice_id: int, file: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    notice = _own(request, notice_id)
+    if len(selectors.attachments(notice)) >= services.MAX_ATTACHMENTS:
+        raise FileRefusedError(_("附件不能超过 %(max)s 个。") % {"max": services.MAX_ATTACHMENTS})
+    try:
+        stored = files.store_upload(
+            actor=request.user,
+            upload=file,
+            context=services.ATTACHMENT_CONTEXT,
+            classification=notice.classification,
+        )
+    except DomainError as exc:
+        raise FileRefusedError(exc.message) from None
+    try:
+        if notice.status == NoticeStatus.DRAFT:
+            services.notice_save_draft(
+                actor=request.user, data=_as_written(notice), notice=notice, attachments=[stored]
+            )
+        else:
+            services.notice_update(
+                actor=request.user,
+                notice=notice,
+                data=_as_written(notice),
+                attachments=[stored],
+                request=request,
+            )
+    except BaseException as exc:
+        files.discard(stored)
+        if isinstance(exc, DomainError) and _about_attachments(exc):
+            raise FileRefusedError(exc.message) from None
+        raise
+    updated = selectors.notice_get(request.user, notice.pk)
+    return Status(201, _detail(updated, selectors.my_copy(request.user, updated)))
+
+
+@router.delete(
+    "/{notice_id}/attachments/{key}",
+    response=NoticeDetailOut,
+    summary="删除附件（只限草稿：发布后附件只能追加，不能删除）",
+)
+def remove_attachment(request: AuthedRequest, notice_id: int, key: str) -> dict[str, Any]:
+    notice = _own(request, notice_id)
+    item = selectors.attachment_get(notice, key)
+    if notice.status != NoticeStatus.DRAFT:
+        raise DomainError(_("发布后只能追加附件，已发布的附件保留。"))
+    services.notice_save_draft(
+        actor=request.user, data=_as_written(notice), notice=notice, remove_attachments=[item.pk]
+    )
+    updated = selectors.notice_get(request.user, notice.pk)
+    return _detail(updated, selectors.my_copy(request.user, updated))
+
+
+@router.get(
+    "/{notice_id}/attachments/{key}",
+    url_name="notice_attachment",
+    summary="下载附件（能看到该通知的人）；涉密通知的附件下载记入审计",
+)
+def download_attachment(request: AuthedRequest, notice_id: int, key: str) -> FileResponse:
+    notice = _get(request, notice_id)
+    item = selectors.attachment_get(notice, key)
+    response = files.file_response(item.file)
+    services.attachment_downloaded(actor=request.user, notice=notice, item=item, request=request)
+    return response
 
 
 # --------------------------------------------------------------------------- receipts

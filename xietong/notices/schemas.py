@@ -54,10 +54,12 @@ class NoticeOut(Schema):
 
 
 class AttachmentOut(Schema):
+    key: str
     name: str
     size: int
     content_type: str
-    url: str
+    url: str = Field(..., description="网页中的下载地址（登录会话）")
+    download_url: str = Field(..., description="接口下载地址：GET /api/v1/notices/{id}/attachments/{key}")
 
 
 class NoticeDetailOut(NoticeOut):

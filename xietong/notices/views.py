@@ -286,15 +286,23 @@ def edit(request: AuthedRequest, notice_id: int) -> HttpResponse:
             if saved is not None:
                 return saved
         else:
-            try:
-                services.notice_update(
-                    actor=request.user, notice=notice, data=form.to_input(), request=request
-                )
-            except DomainError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, _("通知已修改，已通知相关人员；原内容保留在历史版本中。"))
-                return redirect("notices:detail", notice_id=notice.pk)
+            # After publication files may only be added (R-32: what was sent stays readable).
+            stored = _store_files(request, form)
+            if stored is not None:
+                try:
+                    services.notice_update(
+                        actor=request.user,
+                        notice=notice,
+                        data=form.to_input(),
+                        attachments=stored,
+                        request=request,
+                    )
+                except DomainError as exc:
+                    _discard(stored)
+                    _form_errors(form, exc)
+                else:
+                    messages.success(request, _("通知已修改，已通知相关人员；原内容保留在历史版本中。"))
+                    return redirect("notices:detail", notice_id=notice.pk)
     title = _("修改通知") if published else _("编辑草稿")
     return _form_page(request, form, notice, title)
 

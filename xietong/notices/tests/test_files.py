@@ -204,3 +204,24 @@ def test_only_publishers_upload_images(people: People) -> None:
     assert bad.status_code == 400
     assert "图片" in bad.json()["error"]
     assert Notice.objects.filter(status=Status.PUBLISHED).count() == 0
+
+
+def test_the_editor_of_a_published_notice_adds_the_chosen_files(people: People) -> None:
+    office = client_for(people["office"])
+    office.post("/notices/new/", form(people, attachments=[pdf()]))
+    notice = Notice.objects.get()
+    edited = form(people, body="<p>请准时参加，并带上报名表。</p>", attachments=[pdf("报名表.pdf")])
+    response = office.post(f"/notices/{notice.pk}/edit/", edited)
+    assert response.status_code == 302
+    names = list(NoticeAttachment.objects.filter(notice=notice).values_list("file__name", flat=True))
+    assert names == ["会议议程.pdf", "报名表.pdf"]
+    notice.refresh_from_db()
+    assert notice.revision == 2
+    # A refused file changes nothing and stores nothing.
+    exe = SimpleUploadedFile("安装程序.exe", b"MZ\x90\x00" + b"\x00" * 100)
+    response = office.post(f"/notices/{notice.pk}/edit/", form(people, attachments=[exe]))
+    assert response.status_code == 200
+    assert NoticeAttachment.objects.filter(notice=notice).count() == 2
+    assert StoredFile.objects.count() == 2
+    notice.refresh_from_db()
+    assert notice.revision == 2
