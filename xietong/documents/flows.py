@@ -30,6 +30,19 @@ NODE_ACTIONS = {
 
 _OPINION = ["approve", "reject"]
 
+#: The 公文管理员 of the issuing organ, found when the document is sent (``outgoing.submit``):
+#: 审核 is theirs alone, not every clerk of the group's.
+CHECKERS_FIELD: dict[str, Any] = {
+    "key": "checkers",
+    "type": "user",
+    "label": "审核人（发文机关的公文管理员）",
+    "multiple": True,
+    "max_count": 50,
+}
+CHECK_APPROVERS: dict[str, Any] = {"kind": "form_field", "field": "checkers"}
+#: What version 1 of 发文审批 asked 审核 of: every holder of the built-in role, group-wide.
+OLD_CHECK_APPROVERS: dict[str, Any] = {"kind": "role", "code": "document_clerk"}
+
 #: The document's elements are shown on the document's own page; the form carries what the
 #: approvers need to find it and who the drafter chose.
 OUTGOING_FORM: dict[str, Any] = {
@@ -39,6 +52,7 @@ OUTGOING_FORM: dict[str, Any] = {
         {"key": "summary", "type": "textarea", "label": "公文要素", "max_length": 2000},
         {"key": "link", "type": "text", "label": "公文链接", "max_length": 200},
         {"key": "countersigners", "type": "user", "label": "会签人", "multiple": True, "max_count": 20},
+        CHECKERS_FIELD,
         {"key": "signer", "type": "user", "label": "签发人", "required": True},
     ]
 }
@@ -69,7 +83,7 @@ OUTGOING_FLOW: dict[str, Any] = {
             "id": NODE_CHECK,
             "type": "approval",
             "name": "审核",
-            "approvers": {"kind": "role", "code": "document_clerk"},
+            "approvers": CHECK_APPROVERS,
             "mode": "any",
             "opinion_required": _OPINION,
             "on_empty": "skip",
@@ -164,6 +178,46 @@ def install(definitions: Any, versions: Any, units: Any, *, now: Any) -> list[st
         flow.save(update_fields=["current_version"])
         created.append(spec["code"])
     return created
+
+
+def scope_the_check_step(definitions: Any, versions: Any, *, now: Any) -> bool:
+    """Give 审核 to the issuing organ's own 公文管理员 in an installed 发文审批 whose 审核 still
+    asks every holder of the role: a new published version of its current one with that node
+    (and the ``checkers`` field) changed, the rest as the administrator left it. Requests
+    already running finish on the version they started with. Returns whether it did."""
+    flow = definitions.objects.filter(code=OUTGOING).first()
+    current = flow.current_version if flow is not None else None
+    if current is None:
+        return False
+    nodes = [dict(node) for node in current.flow.get("nodes", [])]
+    found = False
+    for node in nodes:
+        if node.get("id") == NODE_CHECK and node.get("approvers") == OLD_CHECK_APPROVERS:
+            node["approvers"] = dict(CHECK_APPROVERS)
+            found = True
+    if not found:
+        return False
+    fields = [dict(field) for field in current.form.get("fields", [])]
+    if not any(field.get("key") == CHECKERS_FIELD["key"] for field in fields):
+        fields.insert(max(len(fields) - 1, 0), dict(CHECKERS_FIELD))
+    number = (
+        versions.objects.filter(definition=flow).order_by("-number").values_list("number", flat=True).first()
+    ) or 0
+    # One published version per flow: the current one is retired first.
+    current.status = "retired"
+    current.save(update_fields=["status"])
+    version = versions.objects.create(
+        definition=flow,
+        number=number + 1,
+        form={**current.form, "fields": fields},
+        flow={**current.flow, "nodes": nodes},
+        status="published",
+        created_at=now,
+        published_at=now,
+    )
+    flow.current_version = version
+    flow.save(update_fields=["current_version"])
+    return True
 
 
 def ensure_flows() -> list[str]:

@@ -576,6 +576,7 @@ def submit(
                 "summary": _summary(locked),
                 "link": link(locked),
                 "countersigners": [getattr(user, "pk", user) for user in countersigners],
+                "checkers": [user.pk for user in clerks_of(locked)],
                 "signer": signer_id,
             },
             title=locked.title,

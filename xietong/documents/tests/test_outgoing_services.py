@@ -133,6 +133,59 @@ def test_r78_full_route_from_draft_to_distribution(
     assert not selectors_outgoing.visible(people.outsider).filter(pk=document.pk).exists()
 
 
+def test_r78_check_goes_to_the_issuing_organs_own_clerks_only(ready: Any, organ: Any, docs_org: Any) -> None:
+    """审核 is the issuing organ's office's: a subsidiary's 公文管理员 never sees the group's draft."""
+    people = ready
+    document = outgoing.submit(
+        actor=people.drafter, document=draft(people, organ, docs_org), signer=people.leader, request_id=rid()
+    )
+    assert document.instance.data["checkers"] == [people.clerk.pk]
+    approve_all(document, people.head)
+    pending = WorkItem.objects.filter(instance=document.instance, state=WorkItem.State.PENDING)
+    assert list(pending.values_list("assignee_id", flat=True)) == [people.clerk.pk]
+    assert not selectors_outgoing.visible(people.sub_clerk).filter(pk=document.pk).exists()
+
+
+def test_an_installed_flow_asking_every_clerk_gets_a_new_version_asking_the_organs(
+    ready: Any, organ: Any, docs_org: Any
+) -> None:
+    from xietong.core import clock
+    from xietong.workflow.models import FlowDefinition, FlowVersion
+
+    flow = FlowDefinition.objects.get(code=flows.OUTGOING)
+    old = flow.current_version
+    assert old is not None
+    # As version 1 was installed before: 审核 by the role, no checkers field; plus an
+    # administrator's own change that must survive.
+    nodes = [
+        {**node, "approvers": flows.OLD_CHECK_APPROVERS} if node["id"] == flows.NODE_CHECK else node
+        for node in old.flow["nodes"]
+    ]
+    fields = [field for field in old.form["fields"] if field["key"] != "checkers"]
+    old.flow = {**old.flow, "nodes": nodes, "settings": {"time_limit_hours": 48}}
+    old.form = {**old.form, "fields": fields}
+    old.save()
+
+    assert flows.scope_the_check_step(FlowDefinition, FlowVersion, now=clock.now())
+    flow.refresh_from_db()
+    new = flow.current_version
+    assert new is not None
+    assert new.number == old.number + 1
+    assert new.status == "published"
+    check = next(node for node in new.flow["nodes"] if node["id"] == flows.NODE_CHECK)
+    assert check["approvers"] == flows.CHECK_APPROVERS
+    assert new.flow["settings"] == {"time_limit_hours": 48}
+    assert [field["key"] for field in new.form["fields"]][-2:] == ["checkers", "signer"]
+    old.refresh_from_db()
+    assert old.status == "retired"
+    # Done once: the new version is left alone.
+    assert not flows.scope_the_check_step(FlowDefinition, FlowVersion, now=clock.now())
+    document = outgoing.submit(
+        actor=ready.drafter, document=draft(ready, organ, docs_org), signer=ready.leader, request_id=rid()
+    )
+    assert document.instance.version_id == new.pk
+
+
 def test_r78_classified_copies_get_copy_numbers(ready: Any, organ: Any, docs_org: Any) -> None:
     people = ready
     document = signed(people, organ, docs_org, classification=2, secret_term="5年")
