@@ -567,23 +567,35 @@ def submit(
         if not signer_id:
             errors.setdefault("signer", []).append(_("请选择签发人。"))
         rules.require(errors)
-        instance = workflow.instance_start(
-            actor=actor,
-            flow=_flow(flows.OUTGOING),
-            data={
-                "document": locked.pk,
-                "doc_type": rules.type_label(locked.doc_type),
-                "summary": _summary(locked),
-                "link": link(locked),
-                "countersigners": [getattr(user, "pk", user) for user in countersigners],
-                "checkers": [user.pk for user in clerks_of(locked)],
-                "signer": signer_id,
-            },
-            title=locked.title,
-            urgent=bool(locked.urgency),
-            level=locked.classification,
-            request_id=_key("doc-out", locked, request_id),
-        )
+        data = {
+            "document": locked.pk,
+            "doc_type": rules.type_label(locked.doc_type),
+            "summary": _summary(locked),
+            "link": link(locked),
+            "countersigners": [getattr(user, "pk", user) for user in countersigners],
+            "checkers": [user.pk for user in clerks_of(locked)],
+            "signer": signer_id,
+        }
+        returned = locked.instance
+        if returned is not None and returned.state == InstanceState.RETURNED:
+            # Sent back to the drafter (退回发起人) and edited: the same request goes on.
+            instance = workflow.resubmit(
+                actor=actor,
+                instance=returned,
+                data=data,
+                title=locked.title,
+                request_id=_key("doc-resubmit", locked, request_id),
+            )
+        else:
+            instance = workflow.instance_start(
+                actor=actor,
+                flow=_flow(flows.OUTGOING),
+                data=data,
+                title=locked.title,
+                urgent=bool(locked.urgency),
+                level=locked.classification,
+                request_id=_key("doc-out", locked, request_id),
+            )
         locked.instance = instance
         locked.state = OutgoingState.REVIEWING
         locked.lock_version += 1
@@ -617,11 +629,17 @@ def _signers(instance: Instance, node_id: str) -> list[dict[str, Any]]:
 
 
 def _log_steps(document: OutgoingDocument, instance: Instance) -> None:
-    """The engine's decisions, each as a step of the process record (核稿, 会签, 审核, 签发)."""
+    """The engine's decisions, each as a step of the process record (核稿, 会签, 审核, 签发),
+    once: a request sent back and resubmitted is logged at the return and again at its end."""
+    logged = {
+        detail.get("engine_action")
+        for detail in DocumentEvent.objects.filter(outgoing=document).values_list("detail", flat=True)
+    }
     actions = (
         Action.objects.filter(
             instance=instance, kind__in=(Action.Kind.APPROVE, Action.Kind.REJECT, Action.Kind.RETURN)
         )
+        .exclude(pk__in=[pk for pk in logged if isinstance(pk, int)])
         .select_related("actor")
         .order_by("pk")
     )
@@ -636,6 +654,7 @@ def _log_steps(document: OutgoingDocument, instance: Instance) -> None:
             opinion=action.opinion,
             at=action.created_at,
             node=action.from_node,
+            engine_action=action.pk,
         )
 
 
@@ -717,6 +736,40 @@ def _finished(instance: Instance, actor: User | None) -> None:
 def on_finished(instance: Instance, actor: User | None) -> None:
     """``workflow.hooks.on_finished`` callback for both flows."""
     _finished(instance, actor)
+
+
+def on_returned(instance: Instance, actor: User | None) -> None:
+    """``workflow.hooks.on_returned`` callback of 发文审批: an approver sent the document back
+    to its drafter (退回发起人); it is a draft again, to be corrected and sent once more — the
+    same request goes on from there (``submit``)."""
+    document = OutgoingDocument.objects.select_for_update().filter(instance=instance).first()
+    if document is None or document.state != OutgoingState.REVIEWING:
+        return
+    _log_steps(document, instance)
+    action = Action.objects.filter(instance=instance, kind=Action.Kind.RETURN).order_by("-pk").first()
+    document.state = OutgoingState.DRAFT
+    document.lock_version += 1
+    document.save(update_fields=["state", "lock_version"])
+    _event(
+        document,
+        "退回拟稿人",
+        actor,
+        opinion=action.opinion if action is not None else "",
+        outcome=instance.state,
+        flow=instance.definition.code,
+    )
+
+
+def on_resubmitted(instance: Instance, actor: User | None) -> None:
+    """``workflow.hooks.on_resubmitted`` callback of 发文审批: the drafter submitted the
+    returned request again from the approvals page — the document is under approval again."""
+    document = OutgoingDocument.objects.select_for_update().filter(instance=instance).first()
+    if document is None or document.state != OutgoingState.DRAFT:
+        return
+    document.state = OutgoingState.REVIEWING
+    document.lock_version += 1
+    document.save(update_fields=["state", "lock_version"])
+    _event(document, "重新送审", actor, instance=instance.pk)
 
 
 def clerks_of(document: OutgoingDocument) -> list[User]:
@@ -1005,6 +1058,15 @@ def cancel(
         if _replayed(locked, request_id):
             return locked
         _state(locked, OutgoingState.DRAFT)
+        returned = locked.instance
+        if returned is not None and returned.state == InstanceState.RETURNED:
+            # The request sent back with it is given up too, not left waiting in 我发起的.
+            workflow.withdraw(
+                actor=actor,
+                instance=returned,
+                request_id=_key("doc-cancel", locked, request_id or str(locked.lock_version)),
+                reason=_("公文草稿已作废"),
+            )
         locked.state = OutgoingState.CANCELLED
         locked.lock_version += 1
         locked.save(update_fields=["state", "lock_version"])

@@ -29,6 +29,8 @@ register_kind(
 
 hooks.on_finished(flows.OUTGOING, outgoing.on_finished)
 hooks.on_finished(flows.RESIGN, outgoing.on_finished)
+hooks.on_returned(flows.OUTGOING, outgoing.on_returned)
+hooks.on_resubmitted(flows.OUTGOING, outgoing.on_resubmitted)
 
 
 def _document_link(instance: Instance) -> tuple[str, str] | None:

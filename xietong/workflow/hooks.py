@@ -1,5 +1,6 @@
-"""Callbacks run when a request of a given flow ends: 通过, 拒绝, 撤回, 撤销 or 终止; and
-links from a request to the record another module keeps for it.
+"""Callbacks run when a request of a given flow ends: 通过, 拒绝, 撤回, 撤销 or 终止 — or is
+sent back to its initiator and submitted again; and links from a request to the record
+another module keeps for it.
 
 Another part of the platform that keeps its own record of what a flow decides (a permission
 request of ``org``, say) registers ``on_finished(code, callback)``; the services call
@@ -12,7 +13,7 @@ and the request still ends as decided — a flow's outcome never hangs on a list
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
@@ -30,6 +31,9 @@ RelatedLink = Callable[[Instance], tuple[str, str] | None]
 
 _callbacks: dict[str, list[FinishedCallback]] = {}
 _related: dict[str, RelatedLink] = {}
+#: Callbacks of a request sent back to its initiator (退回发起人), and of one resubmitted.
+_returned: dict[str, list[FinishedCallback]] = {}
+_resubmitted: dict[str, list[FinishedCallback]] = {}
 
 
 def on_finished(code: str, callback: FinishedCallback) -> None:
@@ -48,13 +52,39 @@ def off_finished(code: str, callback: FinishedCallback) -> None:
 
 def finished(instance: Instance, actor: User | None) -> None:
     """Run the callbacks registered for the request's flow, each in its own savepoint."""
-    listeners = _callbacks.get(instance.definition.code, ())
+    _run(_callbacks.get(instance.definition.code, ()), instance, actor)
+
+
+def _run(listeners: Iterable[FinishedCallback], instance: Instance, actor: User | None) -> None:
     for callback in list(listeners):
         try:
             with transaction.atomic():
                 callback(instance, actor)
         except Exception:
             logger.exception("workflow finished-callback %r failed for instance %s", callback, instance.pk)
+
+
+def on_returned(code: str, callback: FinishedCallback) -> None:
+    """Call ``callback`` when a request of the flow ``code`` is sent back to its initiator:
+    the record it belongs to can be edited again."""
+    listeners = _returned.setdefault(code, [])
+    if callback not in listeners:
+        listeners.append(callback)
+
+
+def on_resubmitted(code: str, callback: FinishedCallback) -> None:
+    """Call ``callback`` when a returned request of the flow ``code`` is submitted again."""
+    listeners = _resubmitted.setdefault(code, [])
+    if callback not in listeners:
+        listeners.append(callback)
+
+
+def returned(instance: Instance, actor: User | None) -> None:
+    _run(_returned.get(instance.definition.code, ()), instance, actor)
+
+
+def resubmitted(instance: Instance, actor: User | None) -> None:
+    _run(_resubmitted.get(instance.definition.code, ()), instance, actor)
 
 
 def on_related(code: str, link: RelatedLink) -> None:

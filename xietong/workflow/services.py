@@ -1566,6 +1566,8 @@ def return_to(
         else:
             run.jump(destination)
         run.wrap_up()
+        if destination == INITIATOR:
+            hooks.returned(instance, actor)
         title = _("审批被退回：%(title)s") % {"title": instance.title}
         if destination == INITIATOR:
             _notify(instance, [instance.initiator_id], "workflow.returned", title, body=text, actor=actor)
@@ -1783,6 +1785,8 @@ def resubmit(
             run.go(engine.first_step(run.flow), None)
         locked.save(update_fields=["title", "chosen"])
         run.wrap_up()
+        if locked.state == InstanceState.RUNNING:
+            hooks.resubmitted(locked, actor)
         _audit(actor, audit_actions.INSTANCE_RESUBMITTED, locked, round=locked.round)
         return locked
 

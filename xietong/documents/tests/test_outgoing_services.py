@@ -16,12 +16,13 @@ from xietong.documents.models import (
     Distribution,
     DocType,
     DocumentEvent,
+    OutgoingDocument,
     OutgoingState,
     TextVersion,
     VoidedNumber,
 )
 from xietong.workflow import services as workflow
-from xietong.workflow.models import InstanceState, WorkItem
+from xietong.workflow.models import Instance, InstanceState, WorkItem
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +140,7 @@ def test_r78_check_goes_to_the_issuing_organs_own_clerks_only(ready: Any, organ:
     document = outgoing.submit(
         actor=people.drafter, document=draft(people, organ, docs_org), signer=people.leader, request_id=rid()
     )
-    assert document.instance.data["checkers"] == [people.clerk.pk]
+    assert request_of(document).data["checkers"] == [people.clerk.pk]
     approve_all(document, people.head)
     pending = WorkItem.objects.filter(instance=document.instance, state=WorkItem.State.PENDING)
     assert list(pending.values_list("assignee_id", flat=True)) == [people.clerk.pk]
@@ -183,7 +184,85 @@ def test_an_installed_flow_asking_every_clerk_gets_a_new_version_asking_the_orga
     document = outgoing.submit(
         actor=ready.drafter, document=draft(ready, organ, docs_org), signer=ready.leader, request_id=rid()
     )
-    assert document.instance.version_id == new.pk
+    assert request_of(document).version_id == new.pk
+
+
+def request_of(document: OutgoingDocument) -> Instance:
+    assert document.instance is not None
+    return document.instance
+
+
+def _return_to_drafter(document: Any, approver: Any, opinion: str) -> None:
+    item = WorkItem.objects.get(instance=document.instance, assignee=approver, state=WorkItem.State.PENDING)
+    workflow.return_to(actor=approver, item=item, request_id=rid(), target="initiator", opinion=opinion)
+
+
+def test_r78_sent_back_to_the_drafter_the_draft_is_corrected_and_the_same_request_goes_on(
+    ready: Any, organ: Any, docs_org: Any
+) -> None:
+    people = ready
+    document = outgoing.submit(
+        actor=people.drafter, document=draft(people, organ, docs_org), signer=people.leader, request_id=rid()
+    )
+    instance = request_of(document)
+    _return_to_drafter(document, people.head, "标题请写明检查范围")
+    document.refresh_from_db()
+    assert document.state == OutgoingState.DRAFT
+    returned = DocumentEvent.objects.filter(outgoing=document, action="退回拟稿人").get()
+    assert returned.opinion == "标题请写明检查范围"
+    assert document in selectors_outgoing.returned_drafts(people.drafter)
+
+    outgoing.draft_update(
+        actor=people.drafter,
+        document=document,
+        data=outgoing.DraftIn(title="关于做好年终安全生产检查工作的通知", lock_version=document.lock_version),
+        request_id=rid(),
+    )
+    document = outgoing.submit(
+        actor=people.drafter, document=document, signer=people.leader, request_id=rid()
+    )
+    assert document.state == OutgoingState.REVIEWING
+    assert document.instance_id == instance.pk  # the same request, its second round
+    instance.refresh_from_db()
+    assert instance.state == InstanceState.RUNNING
+    assert instance.actions.filter(kind="resubmit", actor=people.drafter).exists()
+    assert instance.title == "关于做好年终安全生产检查工作的通知"
+    for user in (people.head, people.clerk, people.leader):
+        approve_all(document, user)
+    document.refresh_from_db()
+    assert document.state == OutgoingState.SIGNED
+    steps = list(
+        DocumentEvent.objects.filter(outgoing=document, detail__has_key="engine_action").values_list(
+            "action", flat=True
+        )
+    )
+    assert steps == ["核稿退回", "核稿", "审核", "签发"]  # each decision once
+
+
+def test_a_returned_request_resubmitted_from_the_approvals_page_puts_the_document_under_approval(
+    ready: Any, organ: Any, docs_org: Any
+) -> None:
+    people = ready
+    document = outgoing.submit(
+        actor=people.drafter, document=draft(people, organ, docs_org), signer=people.leader, request_id=rid()
+    )
+    _return_to_drafter(document, people.head, "请补充")
+    workflow.resubmit(actor=people.drafter, instance=request_of(document), request_id=rid())
+    document.refresh_from_db()
+    assert document.state == OutgoingState.REVIEWING
+    assert DocumentEvent.objects.filter(outgoing=document, action="重新送审").exists()
+
+
+def test_cancelling_a_returned_draft_withdraws_its_request(ready: Any, organ: Any, docs_org: Any) -> None:
+    people = ready
+    document = outgoing.submit(
+        actor=people.drafter, document=draft(people, organ, docs_org), signer=people.leader, request_id=rid()
+    )
+    _return_to_drafter(document, people.head, "不必发文")
+    document.refresh_from_db()
+    document = outgoing.cancel(actor=people.drafter, document=document, reason="不再发文", request_id=rid())
+    assert document.state == OutgoingState.CANCELLED
+    assert Instance.objects.get(pk=request_of(document).pk).state == InstanceState.WITHDRAWN
 
 
 def test_r78_classified_copies_get_copy_numbers(ready: Any, organ: Any, docs_org: Any) -> None:
