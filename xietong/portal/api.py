@@ -3,26 +3,38 @@
 Reading needs ``portal.read`` (the default role): lists and details answer only with what
 the user may see (``selectors.visible_articles``), a hidden article is a 404 like a missing
 one. Writing follows the same services as the pages: only a channel's publishers create
-articles in it, its reviewers approve or return them. Covers and attachments are uploaded
-through the pages (the editor); the API handles the text.
+articles in it, its reviewers approve or return them.
+
+Files: whoever may change an article (as ``PUT /articles/{id}``) adds or removes its
+attachments and replaces or removes its cover, one file per call (multipart ``file``). Each
+upload goes through ``files.store_upload`` like the editor's, then the article is saved through
+``services.article_update`` with everything else as it is. A refused file or file change is a
+422 naming the field (like the notices API), and leaves nothing stored. Whoever may open the
+article downloads its files, audited as on the pages.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from django.db.models import QuerySet
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status
+from ninja.files import UploadedFile
 
 from xietong.core import access
-from xietong.core.errors import DomainError, PermissionDeniedError
+from xietong.core.errors import DomainError, NotFoundError, PermissionDeniedError
+from xietong.files import selectors as file_selectors
+from xietong.files import services as files
+from xietong.files.models import StoredFile
 from xietong.identity.models import User
 from xietong.identity.types import AuthedRequest
 from xietong.org.models import OrgUnit, Role
 from xietong.portal import selectors, services
-from xietong.portal.models import Article, ArticleVersion, Channel, Comment
+from xietong.portal.models import Article, ArticleAudience, ArticleVersion, Channel, Comment
 from xietong.portal.permissions import READ
 from xietong.portal.schemas import (
     ArticleIn,
@@ -98,6 +110,7 @@ def _detail(article: Article) -> dict[str, Any]:
                 "name": link.file.name,
                 "size": link.file.size,
                 "url": reverse("portal:attachment", args=[article.pk, link.file.key]),
+                "download_url": reverse("api:portal_attachment", args=[article.pk, link.file.key]),
             }
             for link in links
         ],
@@ -290,3 +303,174 @@ def list_comments(request: AuthedRequest, article_id: int) -> list[dict[str, Any
 def create_comment(request: AuthedRequest, article_id: int, body: CommentIn) -> Status[dict[str, Any]]:
     comment = services.comment_create(actor=request.user, article=_get(request, article_id), body=body.body)
     return Status(201, _comment(comment))
+
+
+# --------------------------------------------------------------------------- files
+
+
+class FileRefusedError(DomainError):
+    """A file refused (type, size, scan, name) or a file change the article's rules refuse
+    (how many, a channel's cover): 422 with the reason at its field, like the schema's
+    validation errors."""
+
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, message: str, field: str = "file") -> None:
+        super().__init__(message, details=[{"field": field, "message": message}])
+
+
+def _for_editing(request: AuthedRequest, article_id: int) -> Article:
+    """The article, if the caller may change it: asked before anything is uploaded."""
+    article = _get(request, article_id)
+    if not selectors.abilities(request.user, article).edit:
+        raise PermissionDeniedError(_("您不能修改这篇文章。"))
+    return article
+
+
+def _store(request: AuthedRequest, article: Article, upload: UploadedFile, *, cover: bool) -> StoredFile:
+    try:
+        return files.store_upload(
+            actor=request.user,
+            upload=upload,
+            context="portal.cover" if cover else "portal.attachment",
+            classification=article.classification,
+            images_only=cover,
+        )
+    except DomainError as exc:
+        raise FileRefusedError(exc.message) from None
+
+
+def _attachments(article: Article) -> list[StoredFile]:
+    links = article.attachment_links.select_related("file").order_by("order", "pk")
+    return [link.file for link in links]
+
+
+def _save_files(
+    request: AuthedRequest,
+    article: Article,
+    *,
+    note: str,
+    stored: StoredFile | None = None,
+    cover: StoredFile | Literal["keep"] | None = services.KEEP,
+    attachments: Sequence[StoredFile] | Literal["keep"] = services.KEEP,
+) -> None:
+    """Save the article with only its files changed, everything else sent back as it is
+    (``note`` goes into the version history of a published article). ``stored``, the file
+    uploaded for the change, is discarded if the change fails."""
+    rows = selectors.audience_of(article)
+    # A pin that has run out is no pin: sent back, its past end would be refused.
+    pinned = article.pinned_now()
+    data = services.ArticleInput(
+        title=article.title,
+        summary=article.summary,
+        body=article.body,
+        classification=article.classification,
+        audience_everyone=article.audience_everyone,
+        audience_units=[r.unit for r in rows if r.kind == ArticleAudience.Kind.UNIT_TREE and r.unit],
+        audience_units_only=[r.unit for r in rows if r.kind == ArticleAudience.Kind.UNIT and r.unit],
+        audience_roles=[r.role for r in rows if r.kind == ArticleAudience.Kind.ROLE and r.role],
+        pinned=pinned,
+        pinned_until=article.pinned_until if pinned else None,
+        publish_at=article.publish_at,
+        expire_at=article.expire_at,
+        effective_from=article.effective_from,
+        cover=cover,
+        attachments=attachments,
+        note=note,
+    )
+    try:
+        services.article_update(actor=request.user, article=article, data=data)
+    except BaseException as exc:
+        if stored is not None:
+            files.discard(stored)
+        if type(exc) is DomainError and exc.details:
+            # A field error of the service (too many attachments, say), not a refusal of the
+            # caller or of the text.
+            raise FileRefusedError(exc.message, exc.details[0]["field"]) from None
+        raise
+
+
+def _attachment_of(article: Article, key: str) -> StoredFile:
+    """A current attachment of the article by its key; 404 for any other key."""
+    wanted = file_selectors.get_by_key(key).key
+    found = next((file for file in _attachments(article) if file.key == wanted), None)
+    if found is None:
+        raise NotFoundError(_("文件不存在或已被删除。"))
+    return found
+
+
+@router.post(
+    "/articles/{article_id}/attachments",
+    response={201: ArticleOut},
+    summary="上传附件（multipart 字段 file；追加在已有附件之后）",
+)
+def add_attachment(
+    request: AuthedRequest, article_id: int, file: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    article = _for_editing(request, article_id)
+    stored = _store(request, article, file, cover=False)
+    _save_files(
+        request,
+        article,
+        note=_("添加附件：%(name)s") % {"name": stored.name},
+        stored=stored,
+        attachments=[*_attachments(article), stored],
+    )
+    return Status(201, _detail(_get(request, article_id)))
+
+
+@router.delete(
+    "/articles/{article_id}/attachments/{key}",
+    response=ArticleOut,
+    summary="删除附件（历史版本中的仍可下载）",
+)
+def delete_attachment(request: AuthedRequest, article_id: int, key: str) -> dict[str, Any]:
+    article = _for_editing(request, article_id)
+    removed = _attachment_of(article, key)
+    kept = [file for file in _attachments(article) if file.pk != removed.pk]
+    _save_files(request, article, note=_("删除附件：%(name)s") % {"name": removed.name}, attachments=kept)
+    return _detail(_get(request, article_id))
+
+
+@router.get(
+    "/articles/{article_id}/attachments/{key}",
+    url_name="portal_attachment",
+    summary="下载附件（含历史版本的附件；涉密文章的附件下载记入审计）",
+)
+def download_attachment(request: AuthedRequest, article_id: int, key: str) -> HttpResponseBase:
+    article = _get(request, article_id)
+    stored = file_selectors.get_by_key(key)
+    if str(stored.key) not in selectors.attachment_keys(article):
+        raise NotFoundError(_("文件不存在或已被删除。"))
+    services.attachment_downloaded(user=request.user, article=article, file=stored)
+    return files.file_response(stored)
+
+
+@router.post(
+    "/articles/{article_id}/cover",
+    response=ArticleOut,
+    summary="上传封面（multipart 字段 file；PNG、JPEG、GIF 或 WebP 图片，替换原封面）",
+)
+def upload_cover(request: AuthedRequest, article_id: int, file: File[UploadedFile]) -> dict[str, Any]:
+    article = _for_editing(request, article_id)
+    stored = _store(request, article, file, cover=True)
+    _save_files(request, article, note=_("更换封面"), stored=stored, cover=stored)
+    return _detail(_get(request, article_id))
+
+
+@router.delete("/articles/{article_id}/cover", response=ArticleOut, summary="删除封面")
+def delete_cover(request: AuthedRequest, article_id: int) -> dict[str, Any]:
+    article = _for_editing(request, article_id)
+    if article.cover_id is None:
+        raise NotFoundError(_("文件不存在或已被删除。"))
+    _save_files(request, article, note=_("删除封面"), cover=None)
+    return _detail(_get(request, article_id))
+
+
+@router.get("/articles/{article_id}/cover", summary="封面图片")
+def download_cover(request: AuthedRequest, article_id: int) -> HttpResponseBase:
+    article = _get(request, article_id)
+    if article.cover is None:
+        raise NotFoundError(_("文件不存在或已被删除。"))
+    return files.file_response(article.cover, inline=True)

@@ -50,7 +50,7 @@ class ArticleSummaryOut(Schema):
     publish_at: dt.datetime | None
     edited_after_publish: bool = Field(description="已修改：发布后修改过")
     reader_count: int
-    has_cover: bool
+    has_cover: bool = Field(description="有封面：GET /api/v1/portal/articles/{id}/cover")
     url: str
 
 
@@ -63,7 +63,8 @@ class AttachmentOut(Schema):
     key: str
     name: str
     size: int
-    url: str
+    url: str = Field(description="网页中的下载地址（登录会话）")
+    download_url: str = Field(description="接口下载地址：GET /api/v1/portal/articles/{id}/attachments/{key}")
 
 
 class AudienceOut(Schema):
@@ -98,6 +99,7 @@ class ArticleOut(Schema):
     review_note: str
     reviewed_by: PersonRef | None
     reviewed_at: dt.datetime | None
+    has_cover: bool = Field(description="有封面：GET /api/v1/portal/articles/{id}/cover")
     attachments: list[AttachmentOut]
     url: str
 

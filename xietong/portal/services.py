@@ -533,6 +533,9 @@ def _edit_published(*, actor: User, article: Article, data: ArticleInput) -> Art
         row.revision += 1
         row.save()
         _save_relations(row, data)
+        # Live at once, without a submission's check: it keeps what its channel needs (a
+        # picture news its cover, a download its last file).
+        _channel_content_check(row)
         version = _snapshot(row, editor=actor, approved_by=None, note=clean.note)
         record(
             actor=actor,
