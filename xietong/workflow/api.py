@@ -353,6 +353,14 @@ def _answer(user: User, instance_id: int) -> dict[str, Any]:
     return _detail(user, selectors.instance_visible(user, instance_id))
 
 
+def _acted(user: User, instance_id: int) -> dict[str, Any]:
+    """The request after the caller's action, whose people's open pages (and workbench cards)
+    are told of the change — as after an action on the request's page."""
+    instance = selectors.instance_visible(user, instance_id)
+    services.announce(instance)
+    return _detail(user, instance)
+
+
 def _item(item: WorkItem, now: Any) -> dict[str, Any]:
     instance = item.instance
     return {
@@ -495,7 +503,7 @@ def submit_draft(request: AuthedRequest, instance_id: int, body: SubmitIn) -> di
             level=body.level,
             chosen=body.chosen,
         )
-    return _answer(user, draft.pk)
+    return _acted(user, draft.pk)
 
 
 @router.get("/instances", response=InstancePageOut, summary="我发起的审批（含草稿），可筛选")
@@ -539,7 +547,7 @@ def resubmit_instance(request: AuthedRequest, instance_id: int, body: ResubmitIn
             title=body.title,
             chosen=body.chosen,
         )
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 @router.post("/instances/{instance_id}/withdraw", response=InstanceDetailOut, summary="撤回（发起人）")
@@ -549,7 +557,7 @@ def withdraw_instance(request: AuthedRequest, instance_id: int, body: ReasonIn) 
     instance = selectors.instance_visible(user, instance_id)
     with _checked(instance.pk, body.lock_version, rid):
         services.withdraw(actor=user, instance=instance, request_id=rid, reason=body.reason)
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 @router.post(
@@ -561,7 +569,7 @@ def revoke_instance(request: AuthedRequest, instance_id: int, body: ReasonIn) ->
     instance = selectors.instance_visible(user, instance_id)
     with _checked(instance.pk, body.lock_version, rid):
         services.revoke(actor=user, instance=instance, request_id=rid, reason=body.reason)
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 @router.post(
@@ -575,7 +583,7 @@ def terminate_instance(request: AuthedRequest, instance_id: int, body: ReasonIn)
     instance = selectors.instance_visible(user, instance_id)
     with _checked(instance.pk, body.lock_version, rid):
         services.terminate(actor=user, instance=instance, request_id=rid, reason=body.reason)
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 @router.post("/instances/{instance_id}/urge", response=InstanceDetailOut, summary="催办（每小时最多一次）")
@@ -584,7 +592,7 @@ def urge_instance(request: AuthedRequest, instance_id: int, body: UrgeIn) -> dic
     rid = _request_id(request, body.request_id)
     instance = selectors.instance_visible(user, instance_id)
     services.urge(actor=user, instance=instance, request_id=rid, message=body.message)
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 @router.post("/instances/{instance_id}/comment", response=InstanceDetailOut, summary="评论，可 @提及")
@@ -594,7 +602,7 @@ def comment_instance(request: AuthedRequest, instance_id: int, body: CommentIn) 
     instance = selectors.instance_visible(user, instance_id)
     mentions = _users(body.mentions, _("提及的人员"))
     services.comment(actor=user, instance=instance, request_id=rid, text=body.text, mentions=mentions)
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 @router.post("/instances/{instance_id}/circulate", response=InstanceDetailOut, summary="传阅给他人")
@@ -604,7 +612,7 @@ def circulate_instance(request: AuthedRequest, instance_id: int, body: Circulate
     instance = selectors.instance_visible(user, instance_id)
     people = _users(body.users, _("传阅人员"))
     services.circulate(actor=user, instance=instance, request_id=rid, users=people, note=body.note)
-    return _answer(user, instance.pk)
+    return _acted(user, instance.pk)
 
 
 # --------------------------------------------------------------------------- work items
@@ -648,7 +656,7 @@ def approve_item(request: AuthedRequest, item_id: int, body: ApproveIn) -> dict[
         services.approve(
             actor=user, item=item, request_id=rid, opinion=body.opinion, data=body.data, signature=signature
         )
-    return _answer(user, item.instance_id)
+    return _acted(user, item.instance_id)
 
 
 @router.post("/items/{item_id}/reject", response=InstanceDetailOut, summary="拒绝")
@@ -658,7 +666,7 @@ def reject_item(request: AuthedRequest, item_id: int, body: RejectIn) -> dict[st
     signature = _signature(body.signature)
     with _checked(item.instance_id, body.lock_version, rid):
         services.reject(actor=user, item=item, request_id=rid, opinion=body.opinion, signature=signature)
-    return _answer(user, item.instance_id)
+    return _acted(user, item.instance_id)
 
 
 @router.post(
@@ -671,7 +679,7 @@ def return_item(request: AuthedRequest, item_id: int, body: ReturnIn) -> dict[st
     rid = _request_id(request, body.request_id)
     with _checked(item.instance_id, body.lock_version, rid):
         services.return_to(actor=user, item=item, request_id=rid, target=body.target, opinion=body.opinion)
-    return _answer(user, item.instance_id)
+    return _acted(user, item.instance_id)
 
 
 @router.post("/items/{item_id}/transfer", response=InstanceDetailOut, summary="转交他人处理")
@@ -681,7 +689,7 @@ def transfer_item(request: AuthedRequest, item_id: int, body: TransferIn) -> dic
     (to,) = _users([body.to], _("转交对象"))
     with _checked(item.instance_id, body.lock_version, rid):
         services.transfer(actor=user, item=item, request_id=rid, to=to, opinion=body.opinion)
-    return _answer(user, item.instance_id)
+    return _acted(user, item.instance_id)
 
 
 @router.post("/items/{item_id}/add-sign", response=InstanceDetailOut, summary="加签：前加签、后加签、并加签")
@@ -693,7 +701,7 @@ def add_sign_item(request: AuthedRequest, item_id: int, body: AddSignIn) -> dict
         services.add_sign(
             actor=user, item=item, request_id=rid, users=people, position=body.position, opinion=body.opinion
         )
-    return _answer(user, item.instance_id)
+    return _acted(user, item.instance_id)
 
 
 @router.post(
@@ -703,4 +711,4 @@ def read_item(request: AuthedRequest, item_id: int, body: ReadIn) -> dict[str, A
     user, item = _own_item(request, item_id)
     rid = _request_id(request, body.request_id)
     services.mark_read(actor=user, item=item, request_id=rid, opinion=body.opinion)
-    return _answer(user, item.instance_id)
+    return _acted(user, item.instance_id)

@@ -547,3 +547,25 @@ def test_lists_do_not_grow_queries_with_rows(
         with django_assert_max_num_queries(small[path]):
             body = ok(get(client, path))
         assert body["count"] >= (1 if path == "/flows" else 7), path
+
+
+def test_an_action_over_the_api_tells_the_open_pages_like_the_page_does(
+    people: People, flow: FlowDefinition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """钱财务 approves a 或签 step from a client: 孙财务's open page (and workbench) hears that
+    the step is done, as after an approval on the request's page."""
+    from xietong.core import events
+    from xietong.workflow import services
+
+    created = submit(client_for(people.initiator), flow)
+    wang = client_for(people.head)
+    ok(post(wang, f"/items/{todo_of(wang)[0]['id']}/approve", {"opinion": "同意"}))
+    sent: list[tuple[int, str, dict[str, Any]]] = []
+    monkeypatch.setattr(events, "push_to_users", lambda batch: sent.extend(batch))
+    qian = client_for(people.finance1)
+    ok(post(qian, f"/items/{todo_of(qian)[0]['id']}/approve", {"opinion": "同意"}))
+    told = {user_id for user_id, kind, _data in sent if kind == services.INSTANCE_EVENT}
+    assert {people.initiator.pk, people.finance1.pk, people.finance2.pk} <= told
+    assert people.other.pk not in told
+    instances = {data["instance"] for _user, kind, data in sent if kind == services.INSTANCE_EVENT}
+    assert instances == {created["id"]}
