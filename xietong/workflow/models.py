@@ -108,6 +108,11 @@ class FlowVersion(models.Model):
         related_name="+",
     )
     published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+    #: The 流程管理员 named in this version's settings (``admin_user_ids``), kept as rows when
+    #: it is published, so that they find the requests that run on it.
+    admins = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("本版本的流程管理员"), blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("流程版本")

@@ -50,13 +50,25 @@ DONE_STATES = (
 )
 
 
+def administered(user: User) -> Q:
+    """Requests of the flows ``user`` is named to administer: on the flow, or in the settings
+    of the version the request runs on."""
+    flows = FlowDefinition.objects.filter(admins=user).values("pk")
+    versions = FlowVersion.objects.filter(admins=user).values("pk")
+    return Q(definition_id__in=flows) | Q(version_id__in=versions)
+
+
+def administered_flows(user: User) -> QuerySet[FlowDefinition]:
+    """The flows ``user`` is named to administer: on the flow, or in its current version."""
+    return FlowDefinition.objects.filter(Q(admins=user) | Q(current_version__admins=user)).distinct()
+
+
 def instance_visible_queryset(user: User) -> QuerySet[Instance]:
     """The requests ``user`` may read (a sub-query friendly filter; drafts only their own)."""
     if not (user.is_authenticated and user.is_active):
         return Instance.objects.none()
     involved = WorkItem.objects.filter(Q(assignee=user) | Q(delegated_from=user)).values("instance_id")
-    administered = FlowDefinition.objects.filter(admins=user).values("pk")
-    condition = Q(initiator=user) | Q(pk__in=involved) | Q(definition_id__in=administered)
+    condition = Q(initiator=user) | Q(pk__in=involved) | administered(user)
     supervised = access.restrict(user, SUPERVISE, Instance.objects.all(), unit_field="initiator_unit")
     if access.scope_of(user, SUPERVISE) is not None:
         condition |= Q(pk__in=supervised.values("pk"))

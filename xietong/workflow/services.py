@@ -897,6 +897,9 @@ def version_publish(*, actor: User, version: FlowVersion) -> FlowVersion:
         locked.published_by = actor
         locked.published_at = now
         locked.save(update_fields=["status", "published_by", "published_at"])
+        locked.admins.set(
+            User.objects.filter(pk__in=engine.settings_for(locked.flow).admin_user_ids, is_active=True)
+        )
         locked_flow.current_version = locked
         locked_flow.updated_at = now
         locked_flow.save(update_fields=["current_version", "updated_at"])

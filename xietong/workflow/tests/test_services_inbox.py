@@ -200,3 +200,45 @@ def test_publish_checks_the_version_and_retires_the_old_one(people: People) -> N
     assert flow.current_version_id == second.pk
     assert start(people.initiator, flow).version_id == second.pk
     assert act("approve", running, people.head).state == InstanceState.APPROVED
+
+
+def test_a_flow_administrator_named_in_the_version_settings_finds_its_requests(people: People) -> None:
+    """流程管理员 chosen in the designer's settings: they see the requests that run on that
+    version, in the monitoring pages too, and may end them — not those of an older version."""
+    grant(people.admin, "workflow.manage")
+    flow = services.definition_create(actor=people.admin, code="stamp", name="用章")
+
+    def published(route: dict[str, Any]) -> FlowVersion:
+        draft = services.version_save(actor=people.admin, flow=flow, form=FORM, route=route)
+        return services.version_publish(actor=people.admin, version=draft)
+
+    route = {"initiators": [{"kind": "everyone"}], "nodes": [approval("n1", [people.head.pk])]}
+    first = published(route)
+    flow.refresh_from_db()
+    before = start(people.initiator, flow)
+    second = published({**route, "settings": {"admin_user_ids": [people.boss.pk]}})
+    assert list(second.admins.all()) == [people.boss]
+    assert not first.admins.exists()
+    flow.refresh_from_db()
+    running = start(people.initiator, flow)
+
+    visible = selectors.instance_visible_queryset(people.boss)
+    assert list(visible.filter(pk__in=[before.pk, running.pk])) == [running]
+    assert list(selectors.administered_flows(people.boss)) == [flow]
+    ended = services.terminate(actor=people.boss, instance=running, request_id="t-1", reason="重复申请")
+    assert ended.state == InstanceState.TERMINATED
+    assert not selectors.instance_visible_queryset(people.other).filter(pk=running.pk).exists()
+
+
+def test_versions_published_before_get_the_administrators_their_settings_name(people: People) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    named = {"admin_user_ids": [people.boss.pk]}
+    flow = publish({"nodes": [approval("n1", [people.head.pk])], "settings": named})
+    version = flow.current_version
+    assert version is not None
+    assert not version.admins.exists()  # written directly, as before the migration
+    importlib.import_module("xietong.workflow.migrations.0006_version_admins").backfill(apps, None)
+    assert list(version.admins.all()) == [people.boss]

@@ -68,7 +68,7 @@ def _intervener(request: AuthedRequest) -> None:
     user = request.user
     if access.can_any(user, (SUPERVISE, MANAGE)):
         return
-    if FlowDefinition.objects.filter(admins=user).exists():
+    if selectors.administered_flows(user).exists():
         return
     raise PermissionDenied
 
@@ -77,7 +77,7 @@ def nav(request: AuthedRequest, active: str) -> list[dict[str, Any]]:
     """The tabs of the administrators' pages the user may open."""
     user = request.user
     manage = access.can(user, MANAGE)
-    intervene = manage or access.can(user, SUPERVISE) or FlowDefinition.objects.filter(admins=user).exists()
+    intervene = manage or access.can(user, SUPERVISE) or selectors.administered_flows(user).exists()
     tabs = [
         ("reports", _("审批时效"), "speedometer2", True),
         ("monitor", _("流程监控"), "activity", intervene),
@@ -292,7 +292,7 @@ def calendar_import(request: AuthedRequest) -> HttpResponse:
 def _monitored(user: User) -> QuerySet[Instance]:
     """The open requests ``user`` may intervene in: within their ``workflow.supervise`` scope
     (by the initiator's department), or of flows they administer; never above their 密级."""
-    condition = Q(definition__admins=user)
+    condition = selectors.administered(user)
     if access.scope_of(user, SUPERVISE) is not None:
         supervised = access.restrict(user, SUPERVISE, Instance.objects.all(), unit_field="initiator_unit")
         condition |= Q(pk__in=supervised.values("pk"))
@@ -576,7 +576,7 @@ _BACKFILL_FORM = formspec.parse_form(
 def _backfill_flows(user: User) -> QuerySet[FlowDefinition]:
     """The published flows ``user`` administers (named on the flow, or ``workflow.manage``
     where its owner unit lies)."""
-    condition = Q(admins=user)
+    condition = Q(pk__in=selectors.administered_flows(user).values("pk"))
     if access.scope_of(user, MANAGE) is not None:
         managed = access.restrict(user, MANAGE, FlowDefinition.objects.all(), unit_field="owner_unit")
         condition |= Q(pk__in=managed.values("pk"))
