@@ -57,8 +57,9 @@ def download(client: Client, path: str) -> tuple[int, bytes, Any]:
     """Status, content and the response (its headers) of a GET of ``path`` under the API,
     or of a full address the API gave."""
     response = client.get(path if path.startswith("/api/") else f"{API}{path}")
-    content = response.getvalue()
-    response.close()
+    # Read through the test client, which closes the file without ending the test's database
+    # connection (``response.close()`` would signal the end of a request).
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     return response.status_code, content, response
 
 
