@@ -3,6 +3,8 @@ reads from ``selectors_incoming`` scoped to the caller, changes from ``incoming`
 
 - ``GET /`` (``box``, ``state``, ``doc_type``, ``urgency``, ``overdue``, ``year``, ``q``),
   ``GET /counts``, ``GET /{id}``;
+- ``GET /statistics`` (``period``, ``from``, ``to``, ``unit``, ``lead_only``): 办理时效 per
+  承办 unit, for 公文管理员;
 - ``POST /`` registers a paper document (multipart, with the scan);
 - ``POST /{id}/sign|return|propose|instruct|handling-done|circulate|read|urge|conclude``.
 
@@ -19,13 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from xietong.audit.services import record
 from xietong.core import access, classification, clock
 from xietong.core.errors import DomainError, PermissionDeniedError
-from xietong.documents import audit_actions, incoming, selectors_incoming
+from xietong.documents import audit_actions, incoming, selectors_incoming, statistics
 from xietong.documents.models import Channel, IncomingDocument
 from xietong.documents.permissions import USE
 from xietong.documents.schemas_incoming import (
@@ -40,6 +42,7 @@ from xietong.documents.schemas_incoming import (
     ReadIn,
     ReasonIn,
     SignIn,
+    StatisticsOut,
     UrgeIn,
 )
 from xietong.identity.models import User
@@ -192,6 +195,50 @@ def list_incoming(request: AuthedRequest, query: Query[ListQuery]) -> dict[str, 
 @router.get("/counts", response=CountsOut, summary="各收文箱数量")
 def counts(request: AuthedRequest) -> dict[str, int]:
     return selectors_incoming.counts(_user(request))
+
+
+class StatisticsQuery(Schema):
+    period: str = Field(
+        statistics.DEFAULT_PERIOD, description="this_month、last_month、this_quarter、this_year 或 custom"
+    )
+    first: dt.date | None = Field(None, alias="from", description="自定义时段的起始日期")
+    last: dt.date | None = Field(None, alias="to", description="自定义时段的截止日期（含）")
+    unit: int | None = Field(None, description="承办部门（含下级）")
+    lead_only: bool = Field(False, description="仅统计主办")
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _figures(figures: statistics.Figures) -> dict[str, Any]:
+    return {
+        "handlings": figures.handlings,
+        "on_time": figures.on_time,
+        "late": figures.late,
+        "open": figures.open,
+        "overdue_now": figures.overdue_now,
+        "median_hours": _hours(figures.median_hours),
+        "average_hours": _hours(figures.average_hours),
+    }
+
+
+@router.get("/statistics", response=StatisticsOut, summary="收文办理时效统计（按承办部门，公文管理员）")
+def handling_statistics(request: AuthedRequest, query: Query[StatisticsQuery]) -> dict[str, Any]:
+    filters = statistics.Filters(
+        period=query.period, first=query.first, last=query.last, unit=query.unit, lead_only=query.lead_only
+    )
+    report = statistics.handling_report(_user(request), filters)
+    return {
+        "first_day": report.first_day,
+        "last_day": report.last_day,
+        "unit_id": report.unit.pk if report.unit else None,
+        "lead_only": report.lead_only,
+        "rows": [
+            {"unit_id": row.unit_id, "unit_name": row.name, **_figures(row.figures)} for row in report.rows
+        ],
+        "total": _figures(report.total),
+    }
 
 
 @router.get("/{document_id}", response=IncomingDetailOut, summary="收文处理单")

@@ -159,3 +159,27 @@ class UrgeIn(ActionIn):
 
 class ConcludeIn(ActionIn):
     result: str = Field(..., max_length=2000)
+
+
+class StatisticsFiguresOut(Schema):
+    handlings: int = Field(..., description="时段内批办的承办件数")
+    on_time: int = Field(..., description="在办理时限内（或未设时限）办结")
+    late: int = Field(..., description="超过办理时限才办结")
+    open: int = Field(..., description="尚未办结")
+    overdue_now: int = Field(..., description="未办结且此刻已超过办理时限")
+    median_hours: float | None = Field(..., description="从批办到办结的小时数的中位数")
+    average_hours: float | None = Field(..., description="从批办到办结的平均小时数")
+
+
+class StatisticsRowOut(StatisticsFiguresOut):
+    unit_id: int
+    unit_name: str
+
+
+class StatisticsOut(Schema):
+    first_day: dt.date
+    last_day: dt.date
+    unit_id: int | None
+    lead_only: bool
+    rows: list[StatisticsRowOut]
+    total: StatisticsFiguresOut

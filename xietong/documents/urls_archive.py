@@ -1,13 +1,16 @@
-"""The registers, the archive and the settings pages under ``/documents/``."""
+"""The registers, the handling statistics, the archive and the settings pages under ``/documents/``."""
 
 from django.urls import URLPattern, path
 
 from xietong.documents.views import archive as archive_views
 from xietong.documents.views import registers as register_views
+from xietong.documents.views import statistics as statistics_views
 
 urlpatterns: list[URLPattern] = [
     path("registers/", register_views.registers_page, name="registers"),
     path("registers/export/", register_views.registers_export, name="registers_export"),
+    path("statistics/", statistics_views.statistics_page, name="statistics"),
+    path("statistics/export/", statistics_views.statistics_export, name="statistics_export"),
     path("archive/", archive_views.archive_list, name="archive_list"),
     path("archive/catalogue.xlsx", archive_views.archive_catalogue_export, name="archive_catalogue_export"),
     path("archive/outgoing/<int:pk>/", archive_views.archive_outgoing, name="archive_outgoing"),

@@ -24,6 +24,7 @@ def documents_tabs(context: dict[str, Any], active: str) -> dict[str, Any]:
         ("outgoing", "documents:outgoing_list", "send", _("发文"), True),
         ("incoming", "documents:incoming_list", "envelope-open", _("收文"), True),
         ("registers", "documents:registers", "journal-text", _("登记簿"), clerk),
+        ("statistics", "documents:statistics", "speedometer2", _("时效统计"), clerk),
         ("archive", "documents:archive_list", "archive", _("档案"), archivist or clerk),
         ("settings", "documents:settings", "gear", _("设置"), clerk or archivist),
     ]

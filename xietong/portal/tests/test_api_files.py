@@ -59,7 +59,11 @@ def download(client: Client, path: str) -> tuple[int, bytes, Any]:
     response = client.get(path if path.startswith("/api/") else f"{API}{path}")
     # Read through the test client, which closes the file without ending the test's database
     # connection (``response.close()`` would signal the end of a request).
-    content = b"".join(response.streaming_content) if response.streaming else response.content
+    content = (
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]  # a FileResponse's
+        if response.streaming
+        else response.content
+    )
     return response.status_code, content, response
 
 
