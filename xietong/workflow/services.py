@@ -2350,6 +2350,7 @@ def _sweep_item(pk: int, now: dt.datetime, result: SweepResult) -> None:
         )
         run.settle(act)
         run.wrap_up()
+        announce(instance)
         _audit(None, audit_actions.ITEM_TIMED_OUT, instance, node=act.node_id, item=pk, outcome="approve")
         result.auto_approved += 1
         return
@@ -2369,6 +2370,7 @@ def _sweep_item(pk: int, now: dt.datetime, result: SweepResult) -> None:
             _("审批超时未处理，已自动拒绝：%(title)s") % {"title": title},
         )
         _ended(run, holders, _("审批已结束：%(title)s") % {"title": title})
+        announce(instance)
         _audit(None, audit_actions.ITEM_TIMED_OUT, instance, node=act.node_id, item=pk, outcome="reject")
         result.auto_rejected += 1
         return

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from xietong.core import clock
 from xietong.workflow import services, tasks
 from xietong.workflow.models import Action, InstanceState, WorkItem
@@ -90,6 +92,22 @@ def test_timeout_reject_ends_the_request(people: People) -> None:
     assert instance.state == InstanceState.REJECTED
     assert notified(people.initiator, "workflow.rejected")
     assert services.sla_sweep(now=item.due_at + 2 * HOUR).auto_rejected == 0
+
+
+def test_a_step_decided_by_the_deadline_is_announced_to_the_requests_people(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open pages (and workbench cards) hear of an automatic decision as of a person's."""
+    from xietong.core import events
+
+    instance = start(people.initiator, flow_with(people, on_timeout="approve"))
+    item = item_of(instance, people.head)
+    assert item.due_at is not None
+    sent: list[tuple[int, str, dict[str, Any]]] = []
+    monkeypatch.setattr(events, "push_to_users", lambda batch: sent.extend(batch))
+    services.sla_sweep(now=item.due_at + HOUR)
+    told = {user_id for user_id, kind, _data in sent if kind == services.INSTANCE_EVENT}
+    assert {people.initiator.pk, people.head.pk, people.boss.pk} <= told
 
 
 def test_items_acted_on_or_of_finished_requests_are_left_alone(people: People) -> None:
