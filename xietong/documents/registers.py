@@ -343,7 +343,8 @@ def incoming_register(viewer: User, filters: Filters | None = None) -> list[Inco
 # --------------------------------------------------------------------------- Excel
 
 
-def _cell(sheet: Any, value: Any, *, bold: bool = False) -> Any:
+def text_cell(sheet: Any, value: Any, *, bold: bool = False) -> Any:
+    """A cell of a write-only sheet: numbers as numbers, anything else as text (never a formula)."""
     if value is None:
         value = ""
     if isinstance(value, dt.date):
@@ -458,10 +459,10 @@ def workbook(kind: str, rows: Iterable[Any], *, heading: str) -> bytes:
     else:
         sheet = book.create_sheet(_("收文登记簿"))
         headers, values = incoming_headers(), _incoming_values
-    sheet.append([_cell(sheet, heading, bold=True)])
-    sheet.append([_cell(sheet, text, bold=True) for text in headers])
+    sheet.append([text_cell(sheet, heading, bold=True)])
+    sheet.append([text_cell(sheet, text, bold=True) for text in headers])
     for row in rows:
-        sheet.append([_cell(sheet, value) for value in values(row)])
+        sheet.append([text_cell(sheet, value) for value in values(row)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -43,8 +43,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
-from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from xietong.audit.actions import register as register_action
 from xietong.audit.services import Target, record
@@ -53,6 +51,7 @@ from xietong.core.errors import NotFoundError, PermissionDeniedError
 from xietong.documents.incoming import IncomingInvalidError
 from xietong.documents.models import Handling, IncomingState
 from xietong.documents.permissions import CLERK
+from xietong.documents.registers import Export, text_cell
 from xietong.identity.models import User
 from xietong.org.models import OrgUnit
 from xietong.workflow import reports
@@ -258,14 +257,6 @@ def handling_report(viewer: User, filters: Filters | None = None) -> Report:
 # --------------------------------------------------------------------------- Excel
 
 
-def _text(sheet: Any, value: str, *, bold: bool = False) -> Any:
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"  # a unit named "=…" stays text, never a formula
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
-
-
 def _hours_cell(sheet: Any, value: float | None) -> Any:
     cell = WriteOnlyCell(sheet, value=None if value is None else round(value, 2))
     cell.number_format = "0.0"
@@ -301,8 +292,8 @@ def workbook(report: Report) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("办理时效"))
     sheet.column_dimensions["A"].width = 24
-    sheet.append([_text(sheet, heading(report), bold=True)])
-    sheet.append([_text(sheet, text, bold=True) for text in headers()])
+    sheet.append([text_cell(sheet, heading(report), bold=True)])
+    sheet.append([text_cell(sheet, text, bold=True) for text in headers()])
 
     def figures(values: Figures) -> list[Any]:
         return [
@@ -316,18 +307,11 @@ def workbook(report: Report) -> bytes:
         ]
 
     for row in report.rows:
-        sheet.append([_text(sheet, row.name), *figures(row.figures)])
-    sheet.append([_text(sheet, _("合计"), bold=True), *figures(report.total)])
+        sheet.append([text_cell(sheet, row.name), *figures(row.figures)])
+    sheet.append([text_cell(sheet, _("合计"), bold=True), *figures(report.total)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class Export:
-    content: bytes
-    name: str
-    rows: int
 
 
 def export(*, actor: User, filters: Filters, request: HttpRequest | None = None) -> Export:
