@@ -217,6 +217,9 @@ def test_r78_incoming_document_is_handled_in_the_browser(
         # With 办结 open to the clerk, 传阅 is folded away behind its heading.
         expect(clerk.locator("#circulate-readers")).to_be_hidden()
         clerk.click("#circulate-toggle")
+        # Bootstrap's collapse animates (class "collapsing") before it is "collapse show": act
+        # on the form once it has settled, not on a button that is still moving.
+        expect(clerk.locator("#circulate-body")).to_have_class(re.compile(r"^collapse show$"))
         clerk.select_option("#circulate-readers", label="郑晓")
         with clerk.expect_navigation():
             clerk.click("#circulate-form button[type=submit]")
