@@ -355,3 +355,26 @@ def test_the_administrator_adds_a_shortcut_everyone_sees(
         expect(page.locator("#wb-manage-shortcuts")).to_have_count(0)
     finally:
         page.context.close()
+
+
+def test_an_aged_card_is_painted_at_once_and_corrected_after_load(
+    page: Page, live_server: Any, employee: User
+) -> None:
+    """A card older than the cache's minute, which no event outdated, is shown with the page and
+    fetched afresh as soon as the page has loaded: what nothing announced (here, a to-do list
+    changed behind the workbench's back) is corrected without a reload."""
+    items = [WorkItem("用印申请：第一季度安全生产责任书", "/workflow/items/1/")]
+    with worklist.isolated():
+        worklist.register_todos("fake.todos", "审批", lambda user, limit: WorkList(len(items), list(items)))
+        log_in(page, live_server.url, "zhangwei", STRONG_PASSWORD)
+        expect(page.locator("#wb-todos")).to_contain_text("第一季度安全生产责任书")
+        items[0] = WorkItem("用印申请：第二季度安全生产责任书", "/workflow/items/2/")
+        card_requests: list[str] = []
+        page.on(
+            "request",
+            lambda request: card_requests.append(request.url) if "/workbench/cards/" in request.url else None,
+        )
+        with clock.frozen_at(clock.now() + dt.timedelta(minutes=2)):
+            page.reload()
+            expect(page.locator("#wb-todos")).to_contain_text("第二季度安全生产责任书")
+        assert any(url.endswith("/workbench/cards/todos/") for url in card_requests), card_requests

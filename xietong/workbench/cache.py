@@ -15,8 +15,14 @@ of its own user, and served while it is still *current*, which a stamp stored wi
   ``portal`` (an article or a channel saved, other than a draft), ``org`` (posts, units,
   roles, role grants), ``shortcuts`` (the administrator's shortcut list) and ``all`` (an
   event pushed to everyone);
-* a **time to live** (``TTL``, 60 s) as a safety net for what no event announces: a scheduled
-  publication or expiry reached, a relative time ("5 分钟前") or a meeting that began.
+* an **age** (``TTL``, 60 s) as a safety net for what no event announces: a scheduled
+  publication or expiry reached, a relative time ("5 分钟前"), a deadline passed or a meeting
+  that began. A card older than that is still current as far as every event knows, so the
+  page shows it at once and asks for it afresh as soon as it has loaded (the card endpoint,
+  which never serves an aged card): the morning's first visit paints yesterday's last cards,
+  less what the night's events outdated, and corrects them a moment later instead of
+  computing every card before anything appears. A card is kept ``KEEP`` seconds (a day) at
+  most; the schedule's key names the day, so it is never another day's.
 
 A card that shows the same to everyone with the same audience (``BY_AUDIENCE``: the news)
 is kept once per audience instead — clearance, permissions, roles and posts' units — and only
@@ -57,9 +63,12 @@ from xietong.core import access, classification, clock, events, worklist
 logger = logging.getLogger(__name__)
 
 PREFIX = "workbench:"
-#: Seconds a card's first paint is kept at most (``XIETONG``'s setting
-#: ``WORKBENCH_CARD_CACHE_SECONDS``; 0 switches the cache off).
+#: Seconds a card is served as it is (the setting ``WORKBENCH_CARD_CACHE_SECONDS``); an older
+#: one is shown and refreshed at once by the page.
 TTL = 60
+#: Seconds a card is kept at most (the setting ``WORKBENCH_CARD_KEEP_SECONDS``; 0 switches the
+#: cache off). A day: the morning's first visit finds the cards of the day before.
+KEEP = 24 * 3600
 #: Seconds a version token is kept after it was last replaced. A missing one (expired,
 #: evicted) is replaced by a new token on the next read, which outdates every card stored
 #: under the old one: a stamp is never "nothing", which a lost key would match again.
@@ -78,6 +87,9 @@ SHARED: Mapping[str, tuple[str, ...]] = {
     "shortcuts": (ALL, ORG, SHORTCUTS),
 }
 EVERY_SHARED = (ALL, ORG, PORTAL, SHORTCUTS)
+#: Cards that show one day: their key names it (past midnight, today's schedule is another
+#: day's).
+BY_DAY = frozenset({"schedule"})
 #: Cards whose content follows from what decides visibility alone — not from the user's own
 #: notifications or actions: one copy serves everyone with the same audience (a department's
 #: staff share their news card), and a user's events do not outdate it.
@@ -102,6 +114,10 @@ ACTIONS = "audit.Event"
 
 def ttl() -> int:
     return int(getattr(settings, "WORKBENCH_CARD_CACHE_SECONDS", TTL))
+
+
+def keep() -> int:
+    return int(getattr(settings, "WORKBENCH_CARD_KEEP_SECONDS", KEEP))
 
 
 def _user_key(user_id: int) -> str:
@@ -241,8 +257,6 @@ def fingerprint(user: Any, *, personal: bool = True) -> str:
             bool(user.is_superuser),
             translation.get_language(),
             timezone.get_current_timezone_name(),
-            # Past midnight, today's schedule is another day's.
-            clock.localdate().isoformat(),
             scopes,
             roles,
             units,
@@ -253,26 +267,30 @@ def fingerprint(user: Any, *, personal: bool = True) -> str:
 
 class Cards:
     """The cached cards of one user for one request: ``get`` answers a current one or
-    ``None``; ``put`` keeps a fresh one under the stamp read before it was computed; ``save``
-    writes them all in one go."""
+    ``None``; ``aged`` tells whether it is older than ``ttl()`` (only with ``aged_ok``;
+    otherwise such a card is a miss); ``put`` keeps a fresh one under the stamp read before it
+    was computed; ``save`` writes them all in one go."""
 
-    def __init__(self, user: Any, names: Iterable[str]) -> None:
+    def __init__(self, user: Any, names: Iterable[str], *, aged_ok: Iterable[str] = ()) -> None:
         self.user_id = int(user.pk)
-        self.enabled = ttl() > 0
+        self.enabled = keep() > 0
         self.names = list(names)
         self._found: dict[str, Any] = {}
+        self._aged: set[str] = set()
         self._stamps: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, str] = {}
         self._fresh: dict[str, Any] = {}
         self._personal: set[str] = set()
+        self._at = 0.0
         if not self.enabled:
             return
         mark = fingerprint(user)
         audience = fingerprint(user, personal=False) if BY_AUDIENCE.intersection(self.names) else ""
+        day = clock.localdate().isoformat()
         self._keys = {
             name: f"{PREFIX}card:a:{name}:{audience}"
             if name in BY_AUDIENCE
-            else f"{PREFIX}card:{self.user_id}:{name}:{mark}"
+            else f"{PREFIX}card:{self.user_id}:{name}:{mark}" + (f":{day}" if name in BY_DAY else "")
             for name in self.names
         }
         self._personal = set(self.names) - BY_AUDIENCE
@@ -293,16 +311,27 @@ class Cards:
                 self.enabled = False
                 return
             got.update(missing)
+        self._at = clock.now().timestamp()
+        oldest = self._at - ttl()
+        may_age = set(aged_ok)
         for name in self.names:
             own = (got[_user_key(self.user_id)],) if name in self._personal else ()
             stamp = (*own, *(got[_shared_key(s)] for s in SHARED.get(name, EVERY_SHARED)))
             self._stamps[name] = stamp
             value = got.get(self._keys[name])
-            if isinstance(value, tuple) and len(value) == 2 and value[0] == stamp:
-                self._found[name] = value[1]
+            if not (isinstance(value, tuple) and len(value) == 3 and value[0] == stamp):
+                continue
+            if value[2] < oldest:
+                if name not in may_age:
+                    continue
+                self._aged.add(name)
+            self._found[name] = value[1]
 
     def get(self, name: str) -> Any:
         return self._found.get(name)
+
+    def aged(self, name: str) -> bool:
+        return name in self._aged
 
     def put(self, name: str, value: Any) -> None:
         if self.enabled and name in self._keys:
@@ -311,9 +340,11 @@ class Cards:
     def save(self) -> None:
         if not self._fresh:
             return
-        rows = {self._keys[name]: (self._stamps[name], value) for name, value in self._fresh.items()}
+        rows = {
+            self._keys[name]: (self._stamps[name], value, self._at) for name, value in self._fresh.items()
+        }
         self._fresh = {}
         try:
-            cache.set_many(rows, ttl())
+            cache.set_many(rows, keep())
         except Exception:
             logger.exception("workbench.cache_failed")

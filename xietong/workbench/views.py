@@ -183,10 +183,16 @@ CARDS = {
 }
 
 
-def _cards(request: AuthedRequest, names: Iterable[str]) -> dict[str, Any]:
+def _cards(
+    request: AuthedRequest, names: Iterable[str], *, aged_ok: bool = False
+) -> tuple[dict[str, Any], set[str]]:
     """Each card named: its painted HTML (``paint``) or its context, from the user's cache
-    when still current (see ``workbench.cache``), else computed and kept."""
-    kept = cache.Cards(request.user, names)
+    when still current (see ``workbench.cache``), else computed and kept; and, with
+    ``aged_ok``, the names of the cards served older than the cache's age, which the page asks
+    for afresh once loaded (only cards that refresh live can: the others are computed)."""
+    kept = cache.Cards(
+        request.user, names, aged_ok=[name for name in names if aged_ok and CARDS[name].trigger is not None]
+    )
     found: dict[str, Any] = {}
     for name in kept.names:
         value = kept.get(name)
@@ -197,7 +203,7 @@ def _cards(request: AuthedRequest, names: Iterable[str]) -> dict[str, Any]:
             kept.put(name, value)
         found[name] = value
     kept.save()
-    return found
+    return found, {name for name in kept.names if kept.aged(name)}
 
 
 @login_required
@@ -205,7 +211,7 @@ def _cards(request: AuthedRequest, names: Iterable[str]) -> dict[str, Any]:
 @reads.shared_view
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    cards = _cards(request, CARDS)
+    cards, aged = _cards(request, CARDS, aged_ok=True)
     context: dict[str, Any] = {"cards": {name: cards[name] for name, card in CARDS.items() if card.painted}}
     for name, card in CARDS.items():
         if not card.painted:
@@ -215,7 +221,12 @@ def home(request: AuthedRequest) -> HttpResponse:
         membership=primary_membership(user),
         today=now.date(),
         greeting=_greeting(now.hour),
-        triggers={name: card.trigger() for name, card in CARDS.items() if card.trigger is not None},
+        # An aged card is refreshed as soon as the page has loaded, then live as the others.
+        triggers={
+            name: ("load, " if name in aged else "") + card.trigger()
+            for name, card in CARDS.items()
+            if card.trigger is not None
+        },
     )
     return render(request, "workbench/home.html", context)
 
@@ -229,7 +240,7 @@ def card(request: AuthedRequest, name: str) -> HttpResponse:
     found = CARDS.get(name)
     if found is None:
         raise Http404
-    value = _cards(request, [name])[name]
+    value = _cards(request, [name])[0][name]
     if found.painted:
         response = HttpResponse(value["body"] + value["stat_oob"])
     else:

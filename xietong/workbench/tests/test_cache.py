@@ -87,6 +87,62 @@ def test_the_card_fragment_uses_and_fills_the_same_cache(people: People, listed:
     assert 'id="wb-stat-todos" hx-swap-oob="true"' in fragment
 
 
+def _todos_trigger(html: str) -> str:
+    start = html.index('id="wb-todos"')
+    return html[html.index('hx-trigger="', start) + len('hx-trigger="') :].split('"', 1)[0]
+
+
+def test_an_aged_card_is_shown_at_once_and_asked_for_afresh_when_the_page_has_loaded(
+    people: People, listed: list[WorkItem]
+) -> None:
+    start = dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)
+    with clock.frozen_at(start):
+        assert not _todos_trigger(home(people.zhangwei)).startswith("load")
+    listed[0] = WorkItem("审批第二号请示", "/a/2/")
+    # The next morning, nothing announced in between: yesterday's last card appears at once …
+    with clock.frozen_at(start + dt.timedelta(hours=15)):
+        html = home(people.zhangwei)
+        assert "审批第一号请示" in html
+        assert _todos_trigger(html).startswith("load, xietong:event")
+        # … and the page's request for it gets it afresh: the endpoint never serves an aged card.
+        fragment = client_for(people.zhangwei).get("/workbench/cards/todos/").content.decode()
+        assert "审批第二号请示" in fragment
+        html = home(people.zhangwei)
+    assert "审批第二号请示" in html
+    assert not _todos_trigger(html).startswith("load")
+
+
+def test_an_aged_card_that_an_event_outdated_is_computed_before_the_page_is_sent(
+    people: People, listed: list[WorkItem]
+) -> None:
+    start = dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)
+    with clock.frozen_at(start):
+        home(people.zhangwei)
+    listed[0] = WorkItem("审批第二号请示", "/a/2/")
+    events.push_to_user(people.zhangwei.pk, "fake.changed", {})
+    with clock.frozen_at(start + dt.timedelta(hours=15)):
+        html = home(people.zhangwei)
+    assert "审批第二号请示" in html
+    assert "审批第一号请示" not in html
+    assert not _todos_trigger(html).startswith("load")
+
+
+def test_the_schedule_of_another_day_is_never_served(people: People) -> None:
+    day = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)  # 23:00 in Beijing
+    entries = {day.date(): "今晚值班交接"}
+
+    def schedule(user: Any, on: dt.date) -> list[worklist.ScheduleEntry]:
+        title = entries.get(on)
+        return [worklist.ScheduleEntry(title, "/s/1/", day)] if title else []
+
+    worklist.register_schedule("fake.schedule", "日程", schedule)
+    with clock.frozen_at(day):
+        assert "今晚值班交接" in home(people.zhangwei)
+    # Two hours later it is the next day in Beijing: that day's (empty) schedule, not the cached one.
+    with clock.frozen_at(day + dt.timedelta(hours=2)):
+        assert "今晚值班交接" not in home(people.zhangwei)
+
+
 def test_a_new_notification_outdates_the_notices_card(people: People) -> None:
     assert "新的通知会实时出现在这里" in home(people.zhangwei)
     notify_services.notify(recipients=[f"user:{people.zhangwei.pk}"], kind="system", title="系统维护通知")
@@ -174,7 +230,7 @@ def test_a_failing_cache_costs_speed_not_the_page(
 def test_switched_off_the_cache_computes_every_visit(
     people: People, listed: list[WorkItem], settings: Any
 ) -> None:
-    settings.WORKBENCH_CARD_CACHE_SECONDS = 0
+    settings.WORKBENCH_CARD_KEEP_SECONDS = 0
     assert "审批第一号请示" in home(people.zhangwei)
     listed[0] = WorkItem("审批第二号请示", "/a/2/")
     assert "审批第二号请示" in home(people.zhangwei)
