@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xietong.core import access, classification, clock
+from xietong.core import access, classification, clock, events
 from xietong.core.errors import DomainError, NotFoundError, PermissionDeniedError
 from xietong.documents import rules
 from xietong.documents.models import (
@@ -50,6 +50,10 @@ KIND_URGED = "documents.incoming.urged"
 KIND_OVERDUE = "documents.incoming.overdue"
 KIND_RETURNED = "documents.incoming.returned"
 KIND_CONCLUDED = "documents.incoming.concluded"
+
+#: Pushed to the clerks of a receiving unit when a document enters or leaves their shared
+#: queue (待签收, 待拟办, 待办结): their open pages and cached workbench cards follow.
+EVENT_QUEUE = "documents.incoming"
 
 #: 催办 of one handling at most once an hour; overdue reminders once a day.
 URGE_INTERVAL = dt.timedelta(hours=1)
@@ -152,6 +156,12 @@ def clerks_of(unit: OrgUnit | int) -> list[User]:
         .distinct()
         .order_by("pk")
     )
+    if not isinstance(unit, OrgUnit):
+        # Read once here: a subtree scope would otherwise read the unit's path per candidate.
+        found = OrgUnit.objects.filter(pk=unit).first()
+        if found is None:
+            return []
+        unit = found
     return [user for user in candidates if access.can_on(user, CLERK, None, unit=unit, acl=False)]
 
 
@@ -238,6 +248,17 @@ def _send(
         actor=actor,
         source=document,
     )
+
+
+def _queue_changed(document: IncomingDocument, clerks: Iterable[User] | None = None) -> None:
+    """The document entered or left the shared queue of its receiving unit's clerks: each
+    clerk cleared for it is told (the actor too, for their other tabs), after commit, and
+    their cached workbench cards are outdated at once. ``clerks``: ``clerks_of`` the
+    receiving unit when the caller has it already."""
+    if clerks is None:
+        clerks = clerks_of(document.receiving_unit_id)
+    ids = sorted({user.pk for user in clerks if classification.allows(user, document.classification)})
+    events.push_to_users((pk, EVENT_QUEUE, {"document": document.pk}) for pk in ids)
 
 
 def _screen(actor: User, fields: Mapping[str, str], context: str) -> None:
@@ -383,6 +404,9 @@ def deliver(*, distribution: Distribution, actor: User) -> IncomingDocument:
             created_at=now,
         )
         _event(document, actor, "送达", detail={"distribution": distribution.pk}, at=now)
+        # No queue event: this notice reaches every cleared clerk of the unit but the actor
+        # (its page refreshes on it, its cached cards are outdated), and the 分发's audit
+        # record outdates the actor's own.
         _send(
             document,
             (user.pk for user in clerks_of(distribution.unit_id)),
@@ -496,6 +520,7 @@ def register_paper(
             detail={"recv_no": document.recv_no, "request_id": request_id or ""},
             at=now,
         )
+        _queue_changed(document)
     return document
 
 
@@ -514,6 +539,7 @@ def sign_for(*, actor: User, document_id: Any, lock_version: int | None = None) 
         _save(document, "received_at", "received_by", "state", "recv_year", "recv_seq", "recv_no")
         _event(document, actor, "签收", at=now)
         _event(document, actor, "登记", detail={"recv_no": document.recv_no}, at=now)
+        _queue_changed(document)
     return document
 
 
@@ -541,6 +567,7 @@ def return_to_sender(
             actor=actor,
             body=reason,
         )
+        _queue_changed(document)
     return document
 
 
@@ -594,6 +621,7 @@ def propose(
                 actor=actor,
                 body=proposal,
             )
+        _queue_changed(document)
     return document
 
 
@@ -707,6 +735,9 @@ def instruct(
             )
         if readers:
             _add_readers(document, readers, actor)
+        if not rows:
+            # Circulated only: it waits for the clerks' 办结 from now on.
+            _queue_changed(document)
     return document
 
 
@@ -740,15 +771,20 @@ def handling_done(
             opinion=result,
             detail={"unit": handling.unit_id, "unit_name": handling.unit.name, "lead": handling.is_lead},
         )
+        # The last open handling done puts the document in the clerks' 待办结.
+        last = not Handling.objects.filter(document=document, done_at__isnull=True).exists()
+        clerks = clerks_of(document.receiving_unit_id) if handling.is_lead or last else []
         if handling.is_lead:
             _send(
                 document,
-                (user.pk for user in clerks_of(document.receiving_unit_id)),
+                (user.pk for user in clerks),
                 KIND_TODO,
                 _("主办部门已办理完毕，请办结：%(title)s") % {"title": document.title},
                 actor=actor,
                 body=result,
             )
+        if last:
+            _queue_changed(document, clerks)
     return handling
 
 
@@ -880,6 +916,7 @@ def conclude(
             actor=actor,
             body=result,
         )
+        _queue_changed(document)
     return document
 
 
