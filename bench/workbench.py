@@ -18,10 +18,12 @@ It creates a throw-away PostgreSQL database ``xietong_bench_workbench_<random>``
    requests are timed: ``--requests`` each after a warm-up, through Django's test ``Client``
    in this process (whole middleware stack, session, grants, navigation; no network).
 
-Goal: the page's p95 under 50 ms for every person, as a visit finds it (the cards' first
-paint from the viewer's cache; the page right after an event outdated them, every card
-recomputed, is timed too as ``home:cold``), and the same number of queries for every page
-with small and full data. When the p95 misses, the slowest queries are explained
+Goal: the page's p95 under 50 ms for every person, as visits find it — within a minute of
+the last (``home``), later (``home:aged``: the cards painted from the viewer's cache, then
+asked for afresh) and right after a new approval's notification (``home:event``: the
+notices and the approvals' to-dos computed again); the page with nothing of the viewer's
+cached is timed too (``home:cold``) — and the same number of queries for every page with
+small and full data. When the p95 misses, the slowest queries are explained
 (``EXPLAIN ANALYZE``) and the page profiled; both go to ``bench/results/``.
 
 The database is dropped at the end, also on failure or Ctrl-C.
@@ -722,24 +724,45 @@ class Result:
 
 
 def pages() -> list[tuple[str, str]]:
-    """``home``: the page as most visits find it, its cards' first paint from the viewer's
-    cache (``xietong.workbench.cache``); ``home:cold``: the same page right after an event
-    to the viewer (a new notification …) outdated the cached cards; ``card:*``: one card's
-    fragment as an open page asks for it after such an event (also cold)."""
-    return [("home", "/"), ("home:cold", "/")] + [
+    """``home``: the page within a minute of the viewer's last visit, nothing changed;
+    ``home:aged``: the same more than a minute later (the cards are painted from the cache
+    and the page asks for them afresh: that request is ``card:*``); ``home:event``: the page
+    right after a new approval's notification outdated the 审批 to-dos and the notices
+    (``xietong.workbench.cache``); ``home:cold``: nothing of the viewer's is cached (the first
+    visit ever, or right after their own action); ``card:*``: one card's fragment as the page
+    asks for it after such a visit (computed afresh)."""
+    return [("home", "/"), ("home:aged", "/"), ("home:event", "/"), ("home:cold", "/")] + [
         (f"card:{name}", f"/workbench/cards/{name}/") for name in CARDS
     ]
 
 
-def cold(page: str) -> bool:
-    return page != "home"
+#: The pages the goal is for: every visit but the one that finds nothing cached.
+GOAL_PAGES = ("home", "home:aged", "home:event")
 
 
-def outdate(user_id: int) -> None:
-    """What an event pushed to the viewer does to their cached cards."""
+def before_each(page: str, user_id: int) -> Any:
+    """What happens before each request of ``page`` (untimed), or ``None``."""
     from xietong.workbench import cache
 
-    cache.changed_for([user_id])
+    if page == "home:event":
+        # What the notification of a new approval does: ``notify`` and ``workflow`` topics.
+        return lambda: cache.changed_for([user_id], {"notify", "workflow"})
+    if page == "home" or page == "home:aged":
+        return None
+    # Every card (but those shared by an audience) computed afresh.
+    return lambda: cache.changed_for([user_id])
+
+
+@contextmanager
+def at_the_time_of(page: str) -> Iterator[None]:
+    """``home:aged``: two minutes on, the cards are older than the cache's minute."""
+    from xietong.core import clock
+
+    if page != "home:aged":
+        yield
+        return
+    with clock.frozen_at(clock.now() + dt.timedelta(minutes=2)):
+        yield
 
 
 def viewers(people: People) -> list[tuple[str, int]]:
@@ -814,9 +837,10 @@ def measure_all(people: People, requests: int, warmup: int) -> list[Result]:
         client = client_for(user_id)
         name = User.objects.get(pk=user_id).name
         for page, url in pages():
-            before = (lambda pk=user_id: outdate(pk)) if cold(page) else None
             expect = name if page.startswith("home") else ""
-            result = measure(client, page, user, url, requests, warmup, expect, before)
+            with at_the_time_of(page):
+                before = before_each(page, user_id)
+                result = measure(client, page, user, url, requests, warmup, expect, before)
             results.append(result)
             log(
                 f"  {page:<15} {user:<8} {result.queries:3} queries  p50 {result.p(50):6.2f} ms  "
@@ -909,13 +933,14 @@ def profile(people: People, results: list[Result], out: io.StringIO, explain_all
     ids = dict(viewers(people))
     urls = dict(pages())
     worst = sorted((r for r in results), key=lambda r: r.p(95), reverse=True)
-    chosen = [r for r in worst if r.page == "home"][:1] + [r for r in worst if r.page != "home"][:2]
+    goal = [r for r in worst if r.page in GOAL_PAGES]
+    chosen = goal[:1] + [r for r in worst if r.page not in GOAL_PAGES][:2]
     chosen += [r for r in worst if r.page == "home:cold" and r not in chosen][:1]
     if explain_all:
         chosen = [r for r in results if r.user == "heavy"]
     for result in chosen:
         client = client_for(ids[result.user])
-        before = (lambda pk=ids[result.user]: outdate(pk)) if cold(result.page) else None
+        before = before_each(result.page, ids[result.user])
         if before is None:
             get(client, urls[result.page])  # the cache as a visit finds it
         queries = timed_queries(client, urls[result.page], before=before)
@@ -1130,8 +1155,8 @@ def report(
     before = {(r.page, r.user): r.queries for r in small}
     for r in full:
         same = before[(r.page, r.user)] == r.queries
-        fast = r.page != "home" or r.p(95) < GOAL_MS
-        goal = ("PASS" if fast and same else "FAIL") if r.page == "home" else ("" if same else "FAIL")
+        fast = r.page not in GOAL_PAGES or r.p(95) < GOAL_MS
+        goal = ("PASS" if fast and same else "FAIL") if r.page in GOAL_PAGES else ("" if same else "FAIL")
         log(
             f"{r.page:<15} {r.user:<9} {r.queries:7} {before[(r.page, r.user)]:5} "
             f"{r.p(50):7.2f} {r.p(95):7.2f} "
@@ -1139,19 +1164,19 @@ def report(
         )
     log("(queries: full data; small: the same request with 1 % of the data; ×hello: p50 over the")
     log(" signed-in bare view's p50)")
-    homes = [r for r in full if r.page == "home"]
+    homes = [r for r in full if r.page in GOAL_PAGES]
     fast = all(r.p(95) < GOAL_MS for r in homes)
     same = all(before[(r.page, r.user)] == r.queries for r in full)
     across = all(len({r.queries for r in full if r.page == page}) == 1 for page, _url in pages())
     log("")
     log(
-        f"{'PASS' if fast else 'FAIL'}: home page p95 < {GOAL_MS:.0f} ms for every viewer "
-        f"(worst {max(r.p(95) for r in homes):.2f} ms)"
+        f"{'PASS' if fast else 'FAIL'}: home page p95 < {GOAL_MS:.0f} ms for every viewer, within a "
+        f"minute, later and after an event (worst {max(r.p(95) for r in homes):.2f} ms)"
     )
     colds = [r for r in full if r.page == "home:cold"]
     log(
-        f"(home:cold, every card but the shortcuts recomputed after an event: p95 worst "
-        f"{max(r.p(95) for r in colds):.2f} ms; not the goal, which is what a visit finds)"
+        f"(home:cold, nothing of the viewer's cached — the first visit ever, or right after their own "
+        f"action: p95 worst {max(r.p(95) for r in colds):.2f} ms; reported, not the goal)"
     )
     log(f"{'PASS' if same else 'FAIL'}: the same query counts with 1 % of the data and with all of it")
     log(f"{'same' if across else 'NOT the same'} query counts for the three viewers, page by page")

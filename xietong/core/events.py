@@ -30,28 +30,43 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _server_thread: int | None = None
 
 
-#: Called with the ids of the users an event is pushed to (``None``: everyone), whether or
-#: not a channel layer delivers it: caches of what those events refresh on a page (the
-#: workbench's cards) are dropped by the same events. Called twice: at once, so that nothing
-#: cached before the change is served again, and after commit, so that nothing read while the
-#: change was not yet visible is.
-_listeners: list[Callable[[frozenset[int] | None], None]] = []
+#: Called with the ids of the users an event is pushed to (``None``: everyone) and the
+#: event's topics, whether or not a channel layer delivers it: caches of what those events
+#: refresh on a page (the workbench's cards) are dropped by the same events. Called twice: at
+#: once, so that nothing cached before the change is served again, and after commit, so that
+#: nothing read while the change was not yet visible is.
+_listeners: list[Callable[[frozenset[int] | None, frozenset[str] | None], None]] = []
 
 
-def on_push(listener: Callable[[frozenset[int] | None], None]) -> None:
-    """Register ``listener(user_ids)``, called for every push (once per batch)."""
+def on_push(listener: Callable[[frozenset[int] | None, frozenset[str] | None], None]) -> None:
+    """Register ``listener(user_ids, topics)``, called for every push (once per batch).
+    ``topics``: the modules the events are about — the first part of each event's type
+    (``workflow`` for ``workflow.instance``) and, for a notification, of its kind; ``None``
+    when unknown (anything may have changed)."""
     if listener not in _listeners:
         _listeners.append(listener)
 
 
-def _tell_listeners(user_ids: frozenset[int] | None) -> None:
+def topics_of(events: Iterable[tuple[str, dict[str, Any]]]) -> frozenset[str]:
+    """The topics of ``(type, data)`` events: ``notify.new`` of kind ``workflow.todo`` is
+    about ``notify`` and ``workflow``."""
+    found: set[str] = set()
+    for kind, data in events:
+        found.add(kind.split(".", 1)[0])
+        about = data.get("kind")
+        if isinstance(about, str) and about:
+            found.add(about.split(".", 1)[0])
+    return frozenset(found)
+
+
+def _tell_listeners(user_ids: frozenset[int] | None, topics: frozenset[str] | None) -> None:
     if not _listeners:
         return
 
     def tell() -> None:
         for listener in list(_listeners):
             try:
-                listener(user_ids)
+                listener(user_ids, topics)
             except Exception:
                 # A listener's failure must not undo the change or stop the push.
                 logger.exception("events.listener_failed")
@@ -60,10 +75,10 @@ def _tell_listeners(user_ids: frozenset[int] | None) -> None:
     transaction.on_commit(tell, robust=True)
 
 
-def touched(user_ids: Iterable[int]) -> None:
+def touched(user_ids: Iterable[int], topics: Iterable[str] | None = None) -> None:
     """What these users' pages show has changed, and their push is still to come (a job after
-    commit sends it): the listeners hear of it now, as of a push."""
-    _tell_listeners(frozenset(user_ids))
+    commit sends it): the listeners hear of it now, as of a push (``topics``: see ``on_push``)."""
+    _tell_listeners(frozenset(user_ids), frozenset(topics) if topics is not None else None)
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -90,7 +105,7 @@ def close_session_sockets(session_key: str, reason: str) -> None:
 
 def push_to_user(user_id: int, kind: str, data: dict[str, Any]) -> None:
     """Send ``{"type": kind, ...data}`` to every open tab of one user."""
-    _tell_listeners(frozenset((user_id,)))
+    _tell_listeners(frozenset((user_id,)), topics_of([(kind, data)]))
     _send_on_commit(user_group(user_id), kind, data)
 
 
@@ -109,7 +124,10 @@ def push_to_users(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
     ]
     if not messages:
         return
-    _tell_listeners(frozenset(user_id for user_id, _kind, _data in events))
+    _tell_listeners(
+        frozenset(user_id for user_id, _kind, _data in events),
+        topics_of((kind, data) for _user_id, kind, data in events),
+    )
 
     async def send_all(layer: Any) -> None:
         for start in range(0, len(messages), PUSH_CHUNK):
@@ -132,7 +150,7 @@ def push_to_users(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
 
 
 def push_to_everyone(kind: str, data: dict[str, Any]) -> None:
-    _tell_listeners(None)
+    _tell_listeners(None, topics_of([(kind, data)]))
     _send_on_commit(BROADCAST_GROUP, kind, data)
 
 

@@ -15,9 +15,11 @@ the home page down.
 
 The page refreshes a card live when an event of the provider's module reaches it: a pushed
 event whose type, or a notification whose kind, starts with the first part of the provider's
-key (``portal.`` for ``portal.latest``). A module that changes what its provider answers
-should therefore push an event of its own (``events.push_to_user(uid, "portal.published", …)``)
-or notify the people concerned.
+key (``portal.`` for ``portal.latest``). The same events outdate the provider's answer
+that the workbench keeps for the user (``workbench.cache``): a module that changes what its
+provider answers must therefore push an event of its own to every user concerned
+(``events.push_to_user(uid, "portal.published", …)``) or notify them with a kind of its own —
+otherwise the change reaches their workbench only when the kept answer has aged (a minute).
 """
 
 from __future__ import annotations

@@ -225,7 +225,7 @@ def notify(
             dispatch_id = dispatch.pk
             # Cached pages of the recipients (the workbench's cards) are outdated now, not
             # only when the job pushes the news to their open tabs.
-            events.touched(cleared)
+            events.touched(cleared, {"notify", kind.split(".", 1)[0]})
             transaction.on_commit(lambda: tasks.fan_out(dispatch_id))
     return dispatch
 

@@ -4,25 +4,33 @@ Most visits to the home page find the cards as they were a minute ago: nothing t
 show has changed. Each card's rendered HTML (the shortcuts card: its rows) is kept under a key
 of its own user, and served while it is still *current*, which a stamp stored with it decides:
 
-* **the user's version** — a token replaced whenever an event is pushed to the user
-  (``core.events``: a new notification, a read one, a notice's receipt, a pushed to-do …) —
-  those that refresh the cards live on an open page, so what refreshes a card on screen also
-  drops its cached copy — and whenever the user's own action is recorded in the audit trail
-  (an approval, a decision: the page they come back to was not told by any event). It is
-  replaced at once and again after commit: nothing cached before the change is served
-  again, nor anything read while it was not yet visible;
+* **the user's versions** — a token per topic (module), replaced whenever an event about it
+  is pushed to the user (``core.events``: ``notify`` and ``workflow`` for a new notification
+  of kind ``workflow.todo``, ``notices`` for a notice's receipt, ``workbench`` for a pushed
+  to-do …) and when the user's own action of that module is recorded in the audit trail (an
+  approval: the page they come back to was not told by any event). A card's stamp holds the
+  tokens of the topics its live refresh follows, so what refreshes a card on screen also
+  drops its cached copy, and nothing else does: a read notification leaves the to-dos alone.
+  A token of the user's own, replaced by an event of unknown topic, outdates every card.
+  Each is replaced at once and again after commit: nothing cached before the change is
+  served again, nor anything read while it was not yet visible;
+* **the providers' answers** — inside a card, each provider's answer is kept the same way
+  under its own module's topic (``Answers``): an approval's notification repaints the to-do
+  card from the approvals' provider asked again and the nine others' kept answers;
 * **shared versions** — replaced for everyone when something every viewer may see changes:
   ``portal`` (an article or a channel saved, other than a draft), ``org`` (posts, units,
   roles, role grants), ``shortcuts`` (the administrator's shortcut list) and ``all`` (an
   event pushed to everyone);
 * an **age** (``TTL``, 60 s) as a safety net for what no event announces: a scheduled
   publication or expiry reached, a relative time ("5 分钟前"), a deadline passed or a meeting
-  that began. A card older than that is still current as far as every event knows, so the
-  page shows it at once and asks for it afresh as soon as it has loaded (the card endpoint,
-  which never serves an aged card): the morning's first visit paints yesterday's last cards,
+  that began. A card or answer older than that — or older than the user's last own action,
+  which may have changed more than its own module (a step approved moves a document along)
+  — is still current as far as every event knows, so the page shows it at once and asks
+  for it afresh as soon as it has loaded (the card endpoint, which never serves an aged
+  one): the morning's first visit, right after the login, paints yesterday's last cards,
   less what the night's events outdated, and corrects them a moment later instead of
-  computing every card before anything appears. A card is kept ``KEEP`` seconds (a day) at
-  most; the schedule's key names the day, so it is never another day's.
+  computing every card before anything appears. Everything is kept ``KEEP`` seconds (a day)
+  at most; the schedule's keys name the day, so it is never another day's.
 
 A card that shows the same to everyone with the same audience (``BY_AUDIENCE``: the news)
 is kept once per audience instead — clearance, permissions, roles and posts' units — and only
@@ -58,7 +66,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone, translation
 
-from xietong.core import access, classification, clock, events, worklist
+from xietong.core import access, classification, clock, events, reads, worklist
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +95,8 @@ SHARED: Mapping[str, tuple[str, ...]] = {
     "shortcuts": (ALL, ORG, SHORTCUTS),
 }
 EVERY_SHARED = (ALL, ORG, PORTAL, SHORTCUTS)
+#: The user's topic that every event about some topic replaces as well.
+ANY = "*"
 #: Cards that show one day: their key names it (past midnight, today's schedule is another
 #: day's).
 BY_DAY = frozenset({"schedule"})
@@ -120,8 +130,12 @@ def keep() -> int:
     return int(getattr(settings, "WORKBENCH_CARD_KEEP_SECONDS", KEEP))
 
 
-def _user_key(user_id: int) -> str:
-    return f"{PREFIX}v:u:{user_id}"
+def _user_key(user_id: int, topic: str = "") -> str:
+    return f"{PREFIX}v:u:{user_id}" + (f":{topic}" if topic else "")
+
+
+def _soft_key(user_id: int) -> str:
+    return f"{PREFIX}v:s:{user_id}"
 
 
 def _shared_key(name: str) -> str:
@@ -135,9 +149,12 @@ def _token() -> str:
 # --------------------------------------------------------------------------- invalidation
 
 
-def changed_for(user_ids: Iterable[int]) -> None:
-    """What the cards of these users show has changed: their cached cards are outdated."""
-    tokens = {_user_key(pk): _token() for pk in set(user_ids)}
+def changed_for(user_ids: Iterable[int], topics: Iterable[str] | None = None) -> None:
+    """What the cards of these users show about ``topics`` (modules; ``None``: anything) has
+    changed: the cached cards that show it are outdated."""
+    # ANY: the token of cards that follow every event (they name no topics).
+    names = [*sorted(set(topics)), ANY] if topics is not None else [""]
+    tokens = {_user_key(pk, topic): _token() for pk in set(user_ids) for topic in names}
     if not tokens:
         return
     try:
@@ -146,11 +163,12 @@ def changed_for(user_ids: Iterable[int]) -> None:
         logger.exception("workbench.cache_failed")
 
 
-def changed_for_on_commit(user_ids: Iterable[int]) -> None:
+def changed_for_on_commit(user_ids: Iterable[int], topics: Iterable[str] | None = None) -> None:
     """``changed_for`` now and after commit (see ``changed_for_everyone_on_commit``)."""
     users = frozenset(user_ids)
-    changed_for(users)
-    transaction.on_commit(lambda: changed_for(users), robust=True)
+    about = frozenset(topics) if topics is not None else None
+    changed_for(users, about)
+    transaction.on_commit(lambda: changed_for(users, about), robust=True)
 
 
 def changed_for_everyone(*names: str) -> None:
@@ -169,11 +187,30 @@ def changed_for_everyone_on_commit(*names: str) -> None:
     transaction.on_commit(lambda: changed_for_everyone(*names), robust=True)
 
 
-def _pushed(user_ids: frozenset[int] | None) -> None:
+def _pushed(user_ids: frozenset[int] | None, topics: frozenset[str] | None) -> None:
     if user_ids is None:
         changed_for_everyone(ALL)
     else:
-        changed_for(user_ids)
+        changed_for(user_ids, topics)
+
+
+def acted(user_id: int, action: str) -> None:
+    """The user did ``action`` (``workflow.item.approved``): what they see of its module has
+    changed, and maybe more that no event tells them (a step they approved moved a document
+    along): their other cards are aged, painted at once and asked for afresh when the next
+    page has loaded. Now and after commit."""
+
+    topic = action.split(".", 1)[0]
+
+    def outdate() -> None:
+        changed_for([user_id], {topic} if topic else None)
+        try:
+            cache.set(_soft_key(user_id), _token(), VERSION_SECONDS)
+        except Exception:
+            logger.exception("workbench.cache_failed")
+
+    outdate()
+    transaction.on_commit(outdate, robust=True)
 
 
 def _acted(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
@@ -181,7 +218,7 @@ def _acted(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> 
     # come back to is not told by an event, so the audit record of the action says it.
     actor_id = getattr(instance, "actor_id", None)
     if created and actor_id is not None:
-        changed_for_on_commit([actor_id])
+        acted(actor_id, str(getattr(instance, "action", "") or ""))
 
 
 def _model_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -222,7 +259,12 @@ def _ids(ids: Any, *, resolve: bool) -> list[int] | None:
 def fingerprint(user: Any, *, personal: bool = True) -> str:
     """What decides what the user may see of the cards and how they are written, hashed.
     Without ``personal`` the account itself is left out: the key of a ``BY_AUDIENCE`` card,
-    shared by everyone with the same clearance, permissions, roles and posts' units."""
+    shared by everyone with the same clearance, permissions, roles and posts' units. Worked
+    out once per page."""
+    return reads.once(("workbench.fingerprint", user.pk, personal), lambda: _fingerprint(user, personal))
+
+
+def _fingerprint(user: Any, personal: bool) -> str:
     grants = access.grants_of(user)
     scopes = sorted(
         (
@@ -265,44 +307,45 @@ def fingerprint(user: Any, *, personal: bool = True) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-class Cards:
-    """The cached cards of one user for one request: ``get`` answers a current one or
-    ``None``; ``aged`` tells whether it is older than ``ttl()`` (only with ``aged_ok``;
-    otherwise such a card is a miss); ``put`` keeps a fresh one under the stamp read before it
-    was computed; ``save`` writes them all in one go."""
+class _Kept:
+    """Values kept per name, each under a key and a stamp of version tokens, read in one go:
+    ``get`` answers a current one or ``None``; ``aged`` tells whether the one answered is
+    older than ``ttl()`` or predates the user's last own action (only for names in
+    ``aged_ok``: for the others such a value is a miss); ``put`` keeps a fresh one under the
+    stamp read before it was computed; ``save`` writes them all in one go."""
 
-    def __init__(self, user: Any, names: Iterable[str], *, aged_ok: Iterable[str] = ()) -> None:
-        self.user_id = int(user.pk)
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
         self.enabled = keep() > 0
-        self.names = list(names)
         self._found: dict[str, Any] = {}
         self._aged: set[str] = set()
         self._stamps: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, str] = {}
         self._fresh: dict[str, Any] = {}
-        self._personal: set[str] = set()
-        self._at = 0.0
-        if not self.enabled:
-            return
-        mark = fingerprint(user)
-        audience = fingerprint(user, personal=False) if BY_AUDIENCE.intersection(self.names) else ""
-        day = clock.localdate().isoformat()
-        self._keys = {
-            name: f"{PREFIX}card:a:{name}:{audience}"
-            if name in BY_AUDIENCE
-            else f"{PREFIX}card:{self.user_id}:{name}:{mark}" + (f":{day}" if name in BY_DAY else "")
-            for name in self.names
-        }
-        self._personal = set(self.names) - BY_AUDIENCE
-        shared = sorted({s for name in self.names for s in SHARED.get(name, EVERY_SHARED)})
-        wanted = [*self._keys.values(), _user_key(self.user_id), *(_shared_key(s) for s in shared)]
+        self._at = clock.now().timestamp()
+        self._soft = ""
+
+    def _read(
+        self,
+        keys: Mapping[str, str],
+        stamps: Mapping[str, list[str]],
+        aged_ok: Iterable[str],
+        shared: Iterable[str] = (),
+    ) -> None:
+        """``keys``: each name's key; ``stamps``: the version keys of each name's stamp;
+        ``shared``: the names kept for everyone with the same audience, which the user's own
+        actions do not age."""
+        shared = set(shared)
+        self._keys = dict(keys)
+        soft = _soft_key(self.user_id)
+        versions = sorted({key for names in stamps.values() for key in names} | {soft})
         try:
-            got = cache.get_many(wanted)
+            got = cache.get_many([*self._keys.values(), *versions])
         except Exception:
             logger.exception("workbench.cache_failed")
             self.enabled = False
             return
-        missing = {key: _token() for key in wanted[len(self._keys) :] if got.get(key) is None}
+        missing = {key: _token() for key in versions if got.get(key) is None}
         if missing:
             try:
                 cache.set_many(missing, VERSION_SECONDS)
@@ -311,17 +354,16 @@ class Cards:
                 self.enabled = False
                 return
             got.update(missing)
-        self._at = clock.now().timestamp()
+        self._soft = got[soft]
         oldest = self._at - ttl()
         may_age = set(aged_ok)
-        for name in self.names:
-            own = (got[_user_key(self.user_id)],) if name in self._personal else ()
-            stamp = (*own, *(got[_shared_key(s)] for s in SHARED.get(name, EVERY_SHARED)))
+        for name, key in self._keys.items():
+            stamp = tuple(got[version] for version in stamps[name])
             self._stamps[name] = stamp
-            value = got.get(self._keys[name])
-            if not (isinstance(value, tuple) and len(value) == 3 and value[0] == stamp):
+            value = got.get(key)
+            if not (isinstance(value, tuple) and len(value) == 4 and value[0] == stamp):
                 continue
-            if value[2] < oldest:
+            if value[2] < oldest or (value[3] != self._soft and name not in shared):
                 if name not in may_age:
                     continue
                 self._aged.add(name)
@@ -333,6 +375,10 @@ class Cards:
     def aged(self, name: str) -> bool:
         return name in self._aged
 
+    @property
+    def any_aged(self) -> bool:
+        return bool(self._aged)
+
     def put(self, name: str, value: Any) -> None:
         if self.enabled and name in self._keys:
             self._fresh[name] = value
@@ -341,10 +387,68 @@ class Cards:
         if not self._fresh:
             return
         rows = {
-            self._keys[name]: (self._stamps[name], value, self._at) for name, value in self._fresh.items()
+            self._keys[name]: (self._stamps[name], value, self._at, self._soft)
+            for name, value in self._fresh.items()
         }
         self._fresh = {}
         try:
             cache.set_many(rows, keep())
         except Exception:
             logger.exception("workbench.cache_failed")
+
+
+class Cards(_Kept):
+    """The cached cards of one user for one request. ``topics``: the topics each personal
+    card follows (one that names none follows every event to the user)."""
+
+    def __init__(
+        self,
+        user: Any,
+        names: Iterable[str],
+        *,
+        aged_ok: Iterable[str] = (),
+        topics: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        super().__init__(int(user.pk))
+        self.names = list(names)
+        if not self.enabled:
+            return
+        mark = fingerprint(user)
+        audience = fingerprint(user, personal=False) if BY_AUDIENCE.intersection(self.names) else ""
+        day = clock.localdate().isoformat()
+        keys: dict[str, str] = {}
+        stamps: dict[str, list[str]] = {}
+        for name in self.names:
+            shared = [_shared_key(s) for s in SHARED.get(name, EVERY_SHARED)]
+            if name in BY_AUDIENCE:
+                keys[name] = f"{PREFIX}card:a:{name}:{audience}"
+                stamps[name] = shared
+                continue
+            keys[name] = f"{PREFIX}card:{self.user_id}:{name}:{mark}" + (f":{day}" if name in BY_DAY else "")
+            followed = sorted(set((topics or {}).get(name, ()))) or [ANY]
+            stamps[name] = [_user_key(self.user_id), *(_user_key(self.user_id, t) for t in followed), *shared]
+        self._read(keys, stamps, aged_ok, shared=BY_AUDIENCE.intersection(self.names))
+
+
+class Answers(_Kept):
+    """The providers' answers of one user for one request, kept like the cards, each under a
+    stamp of its own module's topic: when an event about one module outdates a card, only that
+    module's providers are asked again. ``ask``: what the providers are asked (a limit, a day),
+    part of the key."""
+
+    def __init__(self, user: Any, providers: Iterable[worklist.Provider], *, ask: Any, aged_ok: bool) -> None:
+        super().__init__(int(user.pk))
+        if not self.enabled:
+            return
+        mark = fingerprint(user)
+        keys: dict[str, str] = {}
+        stamps: dict[str, list[str]] = {}
+        for provider in providers:
+            topic = provider.key.split(".", 1)[0]
+            keys[provider.key] = f"{PREFIX}answer:{self.user_id}:{provider.key}:{ask}:{mark}"
+            stamps[provider.key] = [
+                _user_key(self.user_id),
+                _user_key(self.user_id, topic),
+                *(_shared_key(s) for s in (ALL, ORG, PORTAL)),
+            ]
+        self._read(keys, stamps, keys if aged_ok else ())

@@ -65,6 +65,17 @@ def call_provider(provider: Provider, function: Callable[..., T], *args: Any) ->
         return None
 
 
+def _answer(provider: Provider, answers: Any, kind: type, *args: Any) -> Any:
+    """The provider's answer kept in ``answers`` (``workbench.cache.Answers``) if any, else
+    asked and kept when it is of the expected ``kind``."""
+    answer = answers.get(provider.key) if answers is not None else None
+    if answer is None:
+        answer = call_provider(provider, provider.function, *args)
+        if answers is not None and isinstance(answer, kind):
+            answers.put(provider.key, answer)
+    return answer
+
+
 # --------------------------------------------------------------------------- to-dos
 
 
@@ -109,15 +120,16 @@ def _todo_order(entry: SourcedItem) -> tuple[bool, bool, float]:
     return (not entry.item.urgent, not entry.overdue, -at.timestamp() if at else math.inf)
 
 
-def todo_board(user: Any, *, limit: int = TODOS_SHOWN) -> TodoBoard:
+def todo_board(user: Any, *, limit: int = TODOS_SHOWN, answers: Any = None) -> TodoBoard:
     """The user's to-dos of every provider, merged (R-75): urgent first, then overdue, then
-    newest, with each provider's count and link."""
+    newest, with each provider's count and link. ``answers`` (``workbench.cache.Answers``):
+    the providers' kept answers, used first and filled with the new ones."""
     now = clock.now()
     sources: list[TodoSource] = []
     failed: list[Provider] = []
     entries: list[SourcedItem] = []
     for provider in worklist.todo_providers():
-        answer = call_provider(provider, provider.function, user, limit)
+        answer = _answer(provider, answers, WorkList, user, limit)
         if not isinstance(answer, WorkList):
             if answer is not None:
                 logger.error("workbench.provider_bad_answer", extra={"provider": provider.key})
@@ -168,15 +180,15 @@ class ScheduleBoard:
         return timed[0] if timed else None
 
 
-def schedule_board(user: Any, *, day: dt.date | None = None) -> ScheduleBoard:
+def schedule_board(user: Any, *, day: dt.date | None = None, answers: Any = None) -> ScheduleBoard:
     """The user's entries of ``day`` (today) from every schedule provider: all-day ones
-    first, then by start."""
+    first, then by start (``answers``: see ``todo_board``)."""
     day = day or clock.localdate()
     now = clock.now()
     appointments: list[Appointment] = []
     failed: list[Provider] = []
     for provider in worklist.schedule_providers():
-        answer = call_provider(provider, provider.function, user, day)
+        answer = _answer(provider, answers, list, user, day)
         if not isinstance(answer, list):
             failed.append(provider)
             continue
@@ -217,15 +229,15 @@ class FeedBoard:
     failed: list[Provider] = field(default_factory=list)
 
 
-def feed_board(user: Any, *, card: str, limit: int = FEED_LINKS) -> FeedBoard:
+def feed_board(user: Any, *, card: str, limit: int = FEED_LINKS, answers: Any = None) -> FeedBoard:
     """The sections of the feed providers of one card (``worklist.FEED_NEWS`` or
-    ``worklist.FEED_NOTICES``)."""
+    ``worklist.FEED_NOTICES``; ``answers``: see ``todo_board``)."""
     blocks: list[FeedBlock] = []
     failed: list[Provider] = []
     for provider in worklist.feed_providers():
         if provider.card != card:
             continue
-        answer = call_provider(provider, provider.function, user, limit)
+        answer = _answer(provider, answers, list, user, limit)
         if not isinstance(answer, list):
             failed.append(provider)
             continue

@@ -445,7 +445,7 @@ def _push_changed(user_ids: Iterable[int]) -> None:
     users = sorted(set(user_ids))
     # The users' cached cards are outdated by this module's own change, whatever becomes of
     # the push (which outdates them as well).
-    cache.changed_for_on_commit(users)
+    cache.changed_for_on_commit(users, {"workbench"})
     events.push_to_users([(user_id, EVENT_TODOS, {}) for user_id in users])
 
 

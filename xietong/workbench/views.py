@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,12 +77,30 @@ def _greeting(hour: int) -> str:
     return _("晚上好")
 
 
+#: Whether the card being computed may use providers' answers older than the cache's age
+#: (the page's first paint, which asks for the card afresh then).
+_AGED_OK: ContextVar[bool] = ContextVar("workbench_aged_ok", default=False)
+#: The key a card's context carries when it was made of such answers.
+AGED = "_aged"
+
+
+def _answers(request: AuthedRequest, providers: Iterable[worklist.Provider], ask: Any) -> cache.Answers:
+    return cache.Answers(request.user, providers, ask=ask, aged_ok=_AGED_OK.get())
+
+
 def _todos(request: AuthedRequest) -> dict[str, Any]:
-    return {"board": selectors.todo_board(request.user)}
+    answers = _answers(request, worklist.todo_providers(), selectors.TODOS_SHOWN)
+    board = selectors.todo_board(request.user, answers=answers)
+    answers.save()
+    return {"board": board, AGED: answers.any_aged}
 
 
 def _schedule(request: AuthedRequest) -> dict[str, Any]:
-    return {"schedule": selectors.schedule_board(request.user)}
+    day = clock.localdate()
+    answers = _answers(request, worklist.schedule_providers(), day.isoformat())
+    board = selectors.schedule_board(request.user, day=day, answers=answers)
+    answers.save()
+    return {"schedule": board, AGED: answers.any_aged}
 
 
 def _notices(request: AuthedRequest) -> dict[str, Any]:
@@ -94,11 +113,16 @@ def _notices(request: AuthedRequest) -> dict[str, Any]:
         if count
         else []
     )
+    providers = [p for p in worklist.feed_providers() if p.card == worklist.FEED_NOTICES]
+    answers = _answers(request, providers, selectors.FEED_LINKS)
+    feeds = selectors.feed_board(user, card=worklist.FEED_NOTICES, answers=answers)
+    answers.save()
     return {
         "notifications": [(item, notify_kinds.label(item.dispatch.kind)) for item in unread],
         "notifications_unread": count,
         "notifications_unread_label": f"{count}" if count < notify_selectors.BELL_LIMIT else "99+",
-        "notice_feeds": selectors.feed_board(user, card=worklist.FEED_NOTICES),
+        "notice_feeds": feeds,
+        AGED: answers.any_aged,
     }
 
 
@@ -121,13 +145,29 @@ def _shortcuts(request: AuthedRequest) -> dict[str, Any]:
 class Card:
     name: str
     context: Callable[[AuthedRequest], dict[str, Any]]
-    #: ``None``: the card does not follow events (the shortcuts change only by administration).
-    trigger: Callable[[], str] | None
+    #: The modules whose events refresh the card (``None``: it follows no event; the shortcuts
+    #: change only by administration).
+    apps: Callable[[], set[str]] | None
     #: The counter of the summary strip that the card owns, if any.
     stat: str = ""
     #: Kept in the cache as HTML; otherwise as its context (a card that needs the page's own
     #: context, such as the navigation the shortcuts card shows).
     painted: bool = True
+    #: Refreshed by every notification event (a new one, one read), whatever its kind.
+    every_notification: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.apps is not None
+
+    def trigger(self) -> str:
+        return live_trigger(self.apps() if self.apps else (), every_notification=self.every_notification)
+
+    def topics(self) -> set[str]:
+        """What outdates the card in the cache: what refreshes it on screen."""
+        if self.apps is None:
+            return set()
+        return self.apps() | ({"notify"} if self.every_notification else set())
 
     @property
     def template(self) -> str:
@@ -149,34 +189,27 @@ class Card:
 CARDS = {
     card.name: card
     for card in (
-        Card(
-            "todos",
-            _todos,
-            lambda: live_trigger(_apps_of(worklist.todo_providers()) | {"notices"}),
-            stat="todos",
-        ),
+        Card("todos", _todos, lambda: _apps_of(worklist.todo_providers()) | {"notices"}, stat="todos"),
         Card(
             "schedule",
             _schedule,
-            lambda: live_trigger(_apps_of(worklist.schedule_providers()) | {"notices"}),
+            lambda: _apps_of(worklist.schedule_providers()) | {"notices"},
             stat="schedule",
         ),
         Card(
             "notices",
             _notices,
-            lambda: live_trigger(
+            lambda: (
                 _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NOTICES)
-                | {"notices"},
-                every_notification=True,
+                | {"notices"}
             ),
             stat="unread",
+            every_notification=True,
         ),
         Card(
             "news",
             _news,
-            lambda: live_trigger(
-                _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NEWS)
-            ),
+            lambda: _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NEWS),
         ),
         Card("shortcuts", _shortcuts, None, painted=False),
     )
@@ -190,20 +223,33 @@ def _cards(
     when still current (see ``workbench.cache``), else computed and kept; and, with
     ``aged_ok``, the names of the cards served older than the cache's age, which the page asks
     for afresh once loaded (only cards that refresh live can: the others are computed)."""
+    names = list(names)
+    aged_names = {name for name in names if aged_ok and CARDS[name].live}
     kept = cache.Cards(
-        request.user, names, aged_ok=[name for name in names if aged_ok and CARDS[name].trigger is not None]
+        request.user,
+        names,
+        aged_ok=aged_names,
+        topics={name: CARDS[name].topics() for name in names if CARDS[name].live},
     )
     found: dict[str, Any] = {}
+    aged = {name for name in kept.names if kept.aged(name)}
     for name in kept.names:
         value = kept.get(name)
         if value is None:
             card = CARDS[name]
-            context = card.context(request)
+            token = _AGED_OK.set(name in aged_names)
+            try:
+                context = card.context(request)
+            finally:
+                _AGED_OK.reset(token)
             value = card.paint(context) if card.painted else context
-            kept.put(name, value)
+            if context.pop(AGED, False):
+                aged.add(name)  # asked for afresh by the page, kept then
+            else:
+                kept.put(name, value)
         found[name] = value
     kept.save()
-    return found, {name for name in kept.names if kept.aged(name)}
+    return found, aged
 
 
 @login_required
@@ -225,7 +271,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         triggers={
             name: ("load, " if name in aged else "") + card.trigger()
             for name, card in CARDS.items()
-            if card.trigger is not None
+            if card.live
         },
     )
     return render(request, "workbench/home.html", context)

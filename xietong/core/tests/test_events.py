@@ -174,3 +174,24 @@ def test_blank_broadcast_refused(staff_client: Client) -> None:
     response = staff_client.post("/api/v1/ops/broadcast", {"message": "   "}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "系统消息不能为空。"
+
+
+def test_listeners_hear_the_users_and_the_topics_of_a_push() -> None:
+    heard: list[tuple[frozenset[int] | None, frozenset[str] | None]] = []
+
+    def listener(user_ids: frozenset[int] | None, topics: frozenset[str] | None) -> None:
+        heard.append((user_ids, topics))
+
+    events.on_push(listener)
+    try:
+        events.push_to_users([(1, "notify.new", {"kind": "workflow.todo"}), (2, "portal.reviewed", {})])
+        events.push_to_user(3, "documents.incoming", {"document": 9})
+        events.push_to_everyone("system.broadcast", {"message": "停电通知"})
+        events.touched([4])
+    finally:
+        events._listeners.remove(listener)
+    # Heard at once (and again after commit, which these autocommitted calls run at once too).
+    assert (frozenset({1, 2}), frozenset({"notify", "workflow", "portal"})) in heard
+    assert (frozenset({3}), frozenset({"documents"})) in heard
+    assert (None, frozenset({"system"})) in heard
+    assert (frozenset({4}), None) in heard  # unknown: anything may have changed

@@ -112,7 +112,7 @@ def test_an_aged_card_is_shown_at_once_and_asked_for_afresh_when_the_page_has_lo
     assert not _todos_trigger(html).startswith("load")
 
 
-def test_an_aged_card_that_an_event_outdated_is_computed_before_the_page_is_sent(
+def test_an_aged_card_that_an_event_outdated_shows_the_module_it_named_computed_afresh(
     people: People, listed: list[WorkItem]
 ) -> None:
     start = dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)
@@ -122,9 +122,38 @@ def test_an_aged_card_that_an_event_outdated_is_computed_before_the_page_is_sent
     events.push_to_user(people.zhangwei.pk, "fake.changed", {})
     with clock.frozen_at(start + dt.timedelta(hours=15)):
         html = home(people.zhangwei)
+        # The other modules' answers are a night old: the page asks for the card afresh.
+        assert _todos_trigger(html).startswith("load, ")
+        fragment = client_for(people.zhangwei).get("/workbench/cards/todos/").content.decode()
     assert "审批第二号请示" in html
     assert "审批第一号请示" not in html
-    assert not _todos_trigger(html).startswith("load")
+    assert "审批第二号请示" in fragment
+
+
+def test_a_module_event_asks_only_that_modules_provider_again(people: People) -> None:
+    asked: list[str] = []
+
+    def provider(name: str) -> Any:
+        def answer(user: Any, limit: int) -> worklist.WorkList:
+            asked.append(name)
+            return worklist.WorkList(1, [WorkItem(f"{name}的待办", f"/{name}/1/")])
+
+        return answer
+
+    worklist.register_todos("alpha.todos", "甲", provider("alpha"))
+    worklist.register_todos("beta.todos", "乙", provider("beta"))
+    home(people.zhangwei)
+    assert sorted(asked) == ["alpha", "beta"]
+    asked.clear()
+    events.push_to_user(people.zhangwei.pk, "alpha.changed", {})
+    html = home(people.zhangwei)
+    assert asked == ["alpha"]
+    assert "beta的待办" in html
+    # The user's own action (or an event of unknown topic) asks them all.
+    asked.clear()
+    events.touched([people.zhangwei.pk])
+    home(people.zhangwei)
+    assert sorted(asked) == ["alpha", "beta"]
 
 
 def test_the_schedule_of_another_day_is_never_served(people: People) -> None:
@@ -141,6 +170,34 @@ def test_the_schedule_of_another_day_is_never_served(people: People) -> None:
     # Two hours later it is the next day in Beijing: that day's (empty) schedule, not the cached one.
     with clock.frozen_at(day + dt.timedelta(hours=2)):
         assert "今晚值班交接" not in home(people.zhangwei)
+
+
+def test_an_event_outdates_only_the_cards_that_follow_its_module(
+    people: People, listed: list[WorkItem]
+) -> None:
+    assert "审批第一号请示" in home(people.zhangwei)
+    listed[0] = WorkItem("审批第二号请示", "/a/2/")
+    # A notification of a module the to-dos do not come from: the notices card is painted
+    # afresh, the to-do card (which its live refresh would not touch either) stays as it was.
+    notify_services.notify(recipients=[f"user:{people.zhangwei.pk}"], kind="system", title="系统维护通知")
+    events.push_to_user(people.zhangwei.pk, "chat.message", {})
+    html = home(people.zhangwei)
+    assert "系统维护通知" in html
+    assert "审批第一号请示" in html
+    # One of the to-dos' own module, or a notification of its kind, repaints the to-do card.
+    notify_services.notify(
+        recipients=[f"user:{people.zhangwei.pk}"], kind="fake.todo", title="请审批第二号请示"
+    )
+    html = home(people.zhangwei)
+    assert "审批第二号请示" in html
+    assert "审批第一号请示" not in html
+
+
+def test_an_event_of_unknown_topic_outdates_every_card(people: People, listed: list[WorkItem]) -> None:
+    home(people.zhangwei)
+    listed[0] = WorkItem("审批第二号请示", "/a/2/")
+    events.touched([people.zhangwei.pk])
+    assert "审批第二号请示" in home(people.zhangwei)
 
 
 def test_a_new_notification_outdates_the_notices_card(people: People) -> None:
@@ -179,7 +236,7 @@ def test_a_shortcut_change_outdates_everyones_shortcuts(people: People, sysadmin
     assert "财务共享中心" not in home(people.wangfang)
 
 
-def test_the_users_own_recorded_action_outdates_their_cards(people: People, listed: list[WorkItem]) -> None:
+def test_the_users_own_recorded_action_ages_their_cards(people: People, listed: list[WorkItem]) -> None:
     home(people.zhangwei)
     listed.clear()  # decided on another page: no event tells the user's own workbench
     record(
@@ -187,6 +244,20 @@ def test_the_users_own_recorded_action_outdates_their_cards(people: People, list
         action=audit_actions.SHORTCUT_MOVED,
         target=Target("workbench.shortcut", 1, "ERP"),
     )
+    # What the action may have changed beyond its own module is painted at once and asked for
+    # afresh as soon as the page has loaded; the card endpoint answers what is true now.
+    assert _todos_trigger(home(people.zhangwei)).startswith("load, ")
+    fragment = client_for(people.zhangwei).get("/workbench/cards/todos/").content.decode()
+    assert "审批第一号请示" not in fragment
+    assert "待办已全部处理" in fragment
+
+
+def test_the_users_own_action_computes_its_own_modules_answers_before_the_page_is_sent(
+    people: People, listed: list[WorkItem]
+) -> None:
+    home(people.zhangwei)
+    listed.clear()
+    record(actor=people.zhangwei, action="fake.request.approved", target=Target("fake.request", 1, "请示"))
     assert "审批第一号请示" not in home(people.zhangwei)
 
 
