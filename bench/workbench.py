@@ -1175,8 +1175,8 @@ def report(
     )
     colds = [r for r in full if r.page == "home:cold"]
     log(
-        f"(home:cold, nothing of the viewer's cached — the first visit ever, or right after their own "
-        f"action: p95 worst {max(r.p(95) for r in colds):.2f} ms; reported, not the goal)"
+        f"(home:cold, nothing of the viewer's cached — their first visit ever, or after the cache lost "
+        f"their entries: p95 worst {max(r.p(95) for r in colds):.2f} ms; reported, not the goal)"
     )
     log(f"{'PASS' if same else 'FAIL'}: the same query counts with 1 % of the data and with all of it")
     log(f"{'same' if across else 'NOT the same'} query counts for the three viewers, page by page")

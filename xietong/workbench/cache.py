@@ -18,8 +18,8 @@ of its own user, and served while it is still *current*, which a stamp stored wi
   under its own module's topic (``Answers``): an approval's notification repaints the to-do
   card from the approvals' provider asked again and the nine others' kept answers;
 * **shared versions** — replaced for everyone when something every viewer may see changes:
-  ``portal`` (an article or a channel saved, other than a draft), ``org`` (posts, units,
-  roles, role grants), ``shortcuts`` (the administrator's shortcut list) and ``all`` (an
+  ``portal`` (an article or a channel saved, other than a draft), ``org`` (a unit of the
+  tree saved or deleted), ``shortcuts`` (the administrator's shortcut list) and ``all`` (an
   event pushed to everyone);
 * an **age** (``TTL``, 60 s) as a safety net for what no event announces: a scheduled
   publication or expiry reached, a relative time ("5 分钟前"), a deadline passed or a meeting
@@ -39,9 +39,9 @@ reader paints it for the rest, and a user's own notification does not repaint it
 
 A user's key names the user and a fingerprint of what decides what they may see and how it is
 written: their account (its session hash), clearance (密级), superuser flag, permissions with
-their data scopes, roles, the registered providers, language, time zone and today's date. A
-fragment is therefore never served to another user, nor to the same user after their
-clearance, permissions or language changed. Versions are random tokens rather than counters,
+their data scopes, roles, their posts' units, the registered providers, language and time
+zone. A fragment is therefore never served to another user, nor to the same user after their
+clearance, permissions, posts or language changed. Versions are random tokens rather than counters,
 and a missing one is replaced by a new token, so that a lost or expired key can only cause a
 miss, never a stale hit; and a stamp is read *before* the card's data, so a change committed
 meanwhile leaves the fragment stored under a stamp that is already outdated.
@@ -111,10 +111,9 @@ WATCHED: Mapping[str, str] = {
     "portal.Article": PORTAL,
     "portal.ArticleAudience": PORTAL,
     "portal.Channel": PORTAL,
-    "org.Membership": ORG,
+    # Posts, roles and grants are not watched: what they decide for a person (permission
+    # scopes, roles, the posts' units) is part of that person's keys (``fingerprint``).
     "org.OrgUnit": ORG,
-    "org.Role": ORG,
-    "org.RoleGrant": ORG,
 }
 
 
@@ -276,11 +275,11 @@ def _fingerprint(user: Any, personal: bool) -> str:
         for codename, scope in grants.scopes.items()
     )
     principals = grants.principals
-    # A user's own key: sets of ids only (a sub-query would run if printed, and the ``org``
-    # version covers it). A key shared by an audience must tell audiences apart: the ids are
-    # read then (one query), which is what lets colleagues share a card.
-    roles = _ids(principals.role_ids, resolve=not personal)
-    units = _ids(principals.unit_ids, resolve=not personal)
+    # The roles and the posts' units themselves (one query when the units are a sub-query,
+    # once per page): a post or role granted or taken changes that person's keys only, so
+    # nobody else's cards are lost to it; the tree itself is the ``org`` version's.
+    roles = _ids(principals.role_ids, resolve=True)
+    units = reads.once(("workbench.units", user.pk), lambda: _ids(principals.unit_ids, resolve=True))
     providers = [
         (provider.key, provider.card)
         for provider in (

@@ -432,3 +432,24 @@ def test_colleagues_share_one_shortcuts_card_and_a_chosen_audience_stays_inside(
     queries, html = shortcut_queries(people.wangfang)
     assert queries > 0
     assert "华东生产管理系统" not in html
+
+
+def test_a_role_granted_to_one_person_leaves_everyone_elses_cards_alone(
+    people: People, listed: list[WorkItem]
+) -> None:
+    home(people.zhangwei)
+    listed[0] = WorkItem("审批第二号请示", "/a/2/")
+    grant_role(people.wangfang, builtin.PORTAL_REVIEWER)
+    assert "审批第一号请示" in home(people.zhangwei)  # nothing of zhangwei's changed
+
+
+def test_a_role_granted_or_taken_changes_that_persons_keys(people: People) -> None:
+    before = cache.fingerprint(User.objects.get(pk=people.zhangwei.pk))
+    grant = grant_role(people.zhangwei, builtin.PORTAL_REVIEWER)
+    granted = cache.fingerprint(User.objects.get(pk=people.zhangwei.pk))
+    assert granted != before
+    grant.delete()
+    assert cache.fingerprint(User.objects.get(pk=people.zhangwei.pk)) == before
+    # A post in another unit, too.
+    place(people.zhangwei, OrgUnit.objects.exclude(memberships__user=people.zhangwei).first(), primary=False)
+    assert cache.fingerprint(User.objects.get(pk=people.zhangwei.pk)) != before
