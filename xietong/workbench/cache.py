@@ -1,8 +1,8 @@
 """The first paint of the workbench's cards, kept per user in Django's cache.
 
 Most visits to the home page find the cards as they were a minute ago: nothing the cards
-show has changed. Each card's rendered HTML (the shortcuts card: its rows) is kept under a key
-of its own user, and served while it is still *current*, which a stamp stored with it decides:
+show has changed. Each card's rendered HTML is kept under a key of its own user, and served
+while it is still *current*, which a stamp stored with it decides:
 
 * **the user's versions** — a token per topic (module), replaced whenever an event about it
   is pushed to the user (``core.events``: ``notify`` and ``workflow`` for a new notification

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from xietong.core import clock, reads, worklist
+from xietong.core import clock, navigation, reads, worklist
 from xietong.core.errors import DomainError, NotFoundError
 from xietong.core.permissions import permission_required
 from xietong.identity.types import AuthedRequest
@@ -131,13 +131,13 @@ def _news(request: AuthedRequest) -> dict[str, Any]:
 
 
 def _shortcuts(request: AuthedRequest) -> dict[str, Any]:
-    # The modules' tiles come from the navigation the page shell has already worked out
-    # (``nav_sections`` of the context processor): asking again would check every module's
-    # permissions twice per page.
+    # The modules' tiles are the navigation's, which follows from the permissions alone: the
+    # card is kept per audience with them.
     user = request.user
     return {
         "systems": selectors.shortcuts_for(user),
         "can_manage_shortcuts": selectors.can_manage_shortcuts(user),
+        "nav_sections": navigation.modules_for(user),
     }
 
 
@@ -150,9 +150,6 @@ class Card:
     apps: Callable[[], set[str]] | None
     #: The counter of the summary strip that the card owns, if any.
     stat: str = ""
-    #: Kept in the cache as HTML; otherwise as its context (a card that needs the page's own
-    #: context, such as the navigation the shortcuts card shows).
-    painted: bool = True
     #: Refreshed by every notification event (a new one, one read), whatever its kind.
     every_notification: bool = False
 
@@ -211,7 +208,7 @@ CARDS = {
             _news,
             lambda: _apps_of(p for p in worklist.feed_providers() if p.card == worklist.FEED_NEWS),
         ),
-        Card("shortcuts", _shortcuts, None, painted=False),
+        Card("shortcuts", _shortcuts, None),
     )
 }
 
@@ -219,7 +216,7 @@ CARDS = {
 def _cards(
     request: AuthedRequest, names: Iterable[str], *, aged_ok: bool = False
 ) -> tuple[dict[str, Any], set[str]]:
-    """Each card named: its painted HTML (``paint``) or its context, from the user's cache
+    """Each card named: its painted HTML (``paint``), from the user's cache
     when still current (see ``workbench.cache``), else computed and kept; and, with
     ``aged_ok``, the names of the cards served older than the cache's age, which the page asks
     for afresh once loaded (only cards that refresh live can: the others are computed)."""
@@ -242,7 +239,7 @@ def _cards(
                 context = card.context(request)
             finally:
                 _AGED_OK.reset(token)
-            value = card.paint(context) if card.painted else context
+            value = card.paint(context)
             if context.pop(AGED, False):
                 aged.add(name)  # asked for afresh by the page, kept then
             else:
@@ -258,22 +255,19 @@ def _cards(
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     cards, aged = _cards(request, CARDS, aged_ok=True)
-    context: dict[str, Any] = {"cards": {name: cards[name] for name, card in CARDS.items() if card.painted}}
-    for name, card in CARDS.items():
-        if not card.painted:
-            context.update(cards[name])
     now = timezone.localtime(clock.now())
-    context.update(
-        membership=primary_membership(user),
-        today=now.date(),
-        greeting=_greeting(now.hour),
+    context = {
+        "cards": cards,
+        "membership": primary_membership(user),
+        "today": now.date(),
+        "greeting": _greeting(now.hour),
         # An aged card is refreshed as soon as the page has loaded, then live as the others.
-        triggers={
+        "triggers": {
             name: ("load, " if name in aged else "") + card.trigger()
             for name, card in CARDS.items()
             if card.live
         },
-    )
+    }
     return render(request, "workbench/home.html", context)
 
 
@@ -287,10 +281,7 @@ def card(request: AuthedRequest, name: str) -> HttpResponse:
     if found is None:
         raise Http404
     value = _cards(request, [name])[0][name]
-    if found.painted:
-        response = HttpResponse(value["body"] + value["stat_oob"])
-    else:
-        response = render(request, found.template, {**value, "oob": True})
+    response = HttpResponse(value["body"] + value["stat_oob"])
     response["Cache-Control"] = "no-store"
     return response
 

@@ -30,10 +30,10 @@ def todos(user: Any, limit: int) -> WorkList:
     """待审批: two queries (the count and the first ``limit``)."""
     if not access.can(user, USE):
         return WorkList()
-    rows = selectors.todo(user)
     count = _count(user)
     if not count:
         return WorkList()
+    rows = selectors.todo(user)
     items = [
         WorkItem(
             title=item.instance.title,
@@ -50,7 +50,7 @@ def todos(user: Any, limit: int) -> WorkList:
 
 def _count(user: Any) -> int:
     # The badge and the to-do card count the same rows: once per page.
-    return reads.once(("workflow.todo", user.pk), selectors.todo(user).count)
+    return reads.once(("workflow.todo", user.pk), lambda: selectors.todo(user).count())
 
 
 def badge_count(user: Any) -> int:

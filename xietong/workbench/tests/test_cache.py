@@ -453,3 +453,12 @@ def test_a_role_granted_or_taken_changes_that_persons_keys(people: People) -> No
     # A post in another unit, too.
     place(people.zhangwei, OrgUnit.objects.exclude(memberships__user=people.zhangwei).first(), primary=False)
     assert cache.fingerprint(User.objects.get(pk=people.zhangwei.pk)) != before
+
+
+def test_a_to_do_row_escapes_what_the_provider_wrote(people: People, listed: list[WorkItem]) -> None:
+    listed[0] = WorkItem('<img src=x onerror="alert(1)">请示', '/a/1/"><script>', detail="<b>李强</b>")
+    html = home(people.zhangwei)
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;请示" in html
+    assert '/a/1/&quot;&gt;&lt;script&gt;"' in html
+    assert "&lt;b&gt;李强&lt;/b&gt;" in html
