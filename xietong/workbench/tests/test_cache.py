@@ -462,3 +462,16 @@ def test_a_to_do_row_escapes_what_the_provider_wrote(people: People, listed: lis
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;请示" in html
     assert '/a/1/&quot;&gt;&lt;script&gt;"' in html
     assert "&lt;b&gt;李强&lt;/b&gt;" in html
+
+
+def test_after_a_restore_the_reset_command_outdates_everyones_cards(
+    people: People, listed: list[WorkItem]
+) -> None:
+    from django.core.management import call_command
+
+    home(people.zhangwei)
+    listed[0] = WorkItem("审批第二号请示", "/a/2/")  # the restored data
+    call_command("workbench_reset", stdout=None)
+    html = home(people.zhangwei)
+    assert "审批第二号请示" in html
+    assert not _todos_trigger(html).startswith("load")  # computed, not painted from before
