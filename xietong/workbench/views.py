@@ -216,10 +216,10 @@ CARDS = {
 def _cards(
     request: AuthedRequest, names: Iterable[str], *, aged_ok: bool = False
 ) -> tuple[dict[str, Any], set[str]]:
-    """Each card named: its painted HTML (``paint``), from the user's cache
-    when still current (see ``workbench.cache``), else computed and kept; and, with
-    ``aged_ok``, the names of the cards served older than the cache's age, which the page asks
-    for afresh once loaded (only cards that refresh live can: the others are computed)."""
+    """Each card named: its painted HTML (``paint``), from the user's cache when still current
+    (see ``workbench.cache``), else computed and kept; and, with ``aged_ok``, the names of the
+    cards served aged, which the page asks for afresh once loaded (only cards that refresh
+    live can: the others are computed)."""
     names = list(names)
     aged_names = {name for name in names if aged_ok and CARDS[name].live}
     kept = cache.Cards(
