@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
-from xietong.core import access
+from xietong.core import access, reads
 from xietong.identity.models import User
 from xietong.org import pinyin
 from xietong.org.access import ancestor_paths
@@ -20,8 +20,17 @@ MANAGE_USERS = "org.manage_users"
 REVIEW_CHANGES = "identity.manage_roles"
 
 
+def memberships_of(user: User) -> list[Membership]:
+    """The user's posts with their units and positions; read once per page (``core.reads``):
+    the workbench's greeting and its cache's fingerprint both ask."""
+    return reads.once(
+        ("org.memberships", user.pk),
+        lambda: list(Membership.objects.select_related("unit", "position").filter(user=user).order_by("pk")),
+    )
+
+
 def primary_membership(user: User) -> Membership | None:
-    return Membership.objects.select_related("unit", "position").filter(user=user, is_primary=True).first()
+    return next((membership for membership in memberships_of(user) if membership.is_primary), None)
 
 
 def managers_of(user: User) -> QuerySet[User]:

@@ -67,6 +67,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone, translation
 
 from xietong.core import access, classification, clock, events, reads, worklist
+from xietong.org.selectors import memberships_of
 
 logger = logging.getLogger(__name__)
 
@@ -246,11 +247,9 @@ def connect() -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def _ids(ids: Any, *, resolve: bool) -> list[int] | None:
+def _ids(ids: Any) -> list[int]:
     if isinstance(ids, frozenset):
         return sorted(ids)
-    if not resolve:
-        return None
     # A sub-query of ids: ``values()`` rows of one column, or plain ids.
     return sorted({next(iter(row.values())) if isinstance(row, dict) else row for row in ids})
 
@@ -274,12 +273,11 @@ def _fingerprint(user: Any, personal: bool) -> str:
         )
         for codename, scope in grants.scopes.items()
     )
-    principals = grants.principals
-    # The roles and the posts' units themselves (one query when the units are a sub-query,
-    # once per page): a post or role granted or taken changes that person's keys only, so
-    # nobody else's cards are lost to it; the tree itself is the ``org`` version's.
-    roles = _ids(principals.role_ids, resolve=True)
-    units = reads.once(("workbench.units", user.pk), lambda: _ids(principals.unit_ids, resolve=True))
+    # The roles and the posts' units themselves (the posts are read once per page, the
+    # greeting shows the primary one): a post or role granted or taken changes that person's
+    # keys only, so nobody else's cards are lost to it; the tree itself is the ``org`` version's.
+    roles = _ids(grants.principals.role_ids)
+    units = sorted({membership.unit_id for membership in memberships_of(user)})
     providers = [
         (provider.key, provider.card)
         for provider in (

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 
@@ -125,6 +126,27 @@ def test_navigation_marks_the_module_of_the_page(user_client: Client) -> None:
     assert user_client.get("/").context["nav_active"] == "workbench"
     assert user_client.get(reverse("core:coming_soon", args=["tasks"])).context["nav_active"] == "tasks"
     assert user_client.get(reverse("org:directory")).context["nav_active"] == "directory"
+
+
+def test_navigation_draws_current_link_counts_and_coming_soon() -> None:
+    built = navigation.Module("x-built", "审<批>", "check2", "work", url_name="workbench:home")
+    unbuilt = navigation.Module("x-soon", "任务", "list-task", "work")
+    drawn = Template("{% load xietong_nav %}{% nav_menu %}").render(
+        Context(
+            {
+                "nav_sections": [("日常&办公", [built, unbuilt])],
+                "nav_active": "x-built",
+                "nav_badges": {"x-built": 120},
+            }
+        )
+    )
+    assert '<div class="section-title">日常&amp;办公</div>' in drawn
+    current = re.search(r'<a class="[^"]*\bactive\b[^"]*" aria-current="page" href="/">(.*?)</a>', drawn)
+    assert current is not None
+    assert "审&lt;批&gt;" in current.group(1)
+    assert 'data-module-count="x-built" title="待处理">99+<' in current.group(1)
+    assert drawn.count('aria-current="page"') == 1
+    assert re.search(r'href="/m/x-soon/">.*任务</span><span class="soon">筹备中</span>', drawn)
 
 
 def test_chinese_by_default_whatever_the_browser_language(user_client: Client) -> None:

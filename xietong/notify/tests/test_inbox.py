@@ -190,3 +190,34 @@ def test_r65_urgent_items_lead_the_inbox(alice: User) -> None:
     urgent_block = page.index('id="urgent-notifications"')
     assert urgent_block < page.index("急：防汛值班安排") < page.index('id="notification-list"')
     assert page.index('id="notification-list"') < page.index("普通通知2")
+
+
+def test_a_row_escapes_what_people_wrote_and_marks_unread_and_urgent(alice: User, bob: User) -> None:
+    services.notify(
+        recipients=[f"user:{alice.pk}"],
+        kind="system",
+        title="<b>急</b>防汛",
+        body='"值班"<script>',
+        urgency="urgent",
+        actor=bob,
+    )
+    services.notify(recipients=[f"user:{alice.pk}"], kind="system", title="已读的")
+    Notification.objects.filter(dispatch__title="已读的").update(read_at=clock.now())
+    page = client_for(alice).get("/notifications/").content.decode()
+    urgent = Notification.objects.get(dispatch__title="<b>急</b>防汛")
+    row = page[page.index(f'data-notification-id="{urgent.pk}"') :]
+    row = row[: row.index("</a>")]
+    assert "&lt;b&gt;急&lt;/b&gt;防汛" in row
+    assert "&quot;值班&quot;&lt;script&gt;" in row
+    assert '"值班"<script>' not in page
+    for part in ("鲍勃", "xt-urgent", "xt-dot"):
+        assert part in row
+    head = page[: page.index(f'data-notification-id="{urgent.pk}"')]
+    classes = "list-group-item list-group-item-action is-unread is-urgent"
+    assert head.rsplit("<a ", 1)[1].startswith(f'class="{classes}" href="/notifications/{urgent.pk}/"')
+    read = Notification.objects.get(dispatch__title="已读的")
+    read_row = page[page.index(f'data-notification-id="{read.pk}"') :]
+    read_row = read_row[: read_row.index("</a>")]
+    assert "xt-dot" not in read_row
+    assert "未读" not in read_row
+    assert "bi-megaphone" in read_row
