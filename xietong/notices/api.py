@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -303,18 +304,23 @@ def add_attachment(
     except DomainError as exc:
         raise FileRefusedError(exc.message) from None
     try:
-        if notice.status == NoticeStatus.DRAFT:
-            services.notice_save_draft(
-                actor=request.user, data=_as_written(notice), notice=notice, attachments=[stored]
-            )
-        else:
-            services.notice_update(
-                actor=request.user,
-                notice=notice,
-                data=_as_written(notice),
-                attachments=[stored],
-                request=request,
-            )
+        # Locked and read again first: what is sent back is what the notice holds at that
+        # moment, so an edit made at the same time is not undone.
+        with transaction.atomic():
+            services.notice_lock(notice_id)
+            notice = _own(request, notice_id)
+            if notice.status == NoticeStatus.DRAFT:
+                services.notice_save_draft(
+                    actor=request.user, data=_as_written(notice), notice=notice, attachments=[stored]
+                )
+            else:
+                services.notice_update(
+                    actor=request.user,
+                    notice=notice,
+                    data=_as_written(notice),
+                    attachments=[stored],
+                    request=request,
+                )
     except BaseException as exc:
         files.discard(stored)
         if isinstance(exc, DomainError) and _about_attachments(exc):
@@ -330,13 +336,15 @@ def add_attachment(
     summary="删除附件（只限草稿：发布后附件只能追加，不能删除）",
 )
 def remove_attachment(request: AuthedRequest, notice_id: int, key: str) -> dict[str, Any]:
-    notice = _own(request, notice_id)
-    item = selectors.attachment_get(notice, key)
-    if notice.status != NoticeStatus.DRAFT:
-        raise DomainError(_("发布后只能追加附件，已发布的附件保留。"))
-    services.notice_save_draft(
-        actor=request.user, data=_as_written(notice), notice=notice, remove_attachments=[item.pk]
-    )
+    with transaction.atomic():
+        services.notice_lock(notice_id)
+        notice = _own(request, notice_id)
+        item = selectors.attachment_get(notice, key)
+        if notice.status != NoticeStatus.DRAFT:
+            raise DomainError(_("发布后只能追加附件，已发布的附件保留。"))
+        services.notice_save_draft(
+            actor=request.user, data=_as_written(notice), notice=notice, remove_attachments=[item.pk]
+        )
     updated = selectors.notice_get(request.user, notice.pk)
     return _detail(updated, selectors.my_copy(request.user, updated))
 

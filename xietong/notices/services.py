@@ -432,6 +432,14 @@ def _link_files(notice: Notice, *, added: Sequence[StoredFile], removed: Sequenc
 # --------------------------------------------------------------------------- writing
 
 
+def notice_lock(notice_id: int) -> None:
+    """Hold the notice's row until the caller's transaction ends, before reading what a
+    change is worked out from (the API's changes of one file at a time)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("notice_lock needs a transaction")
+    list(Notice.objects.select_for_update().filter(pk=notice_id).values_list("pk"))
+
+
 def notice_save_draft(
     *,
     actor: User,

@@ -15,9 +15,10 @@ article downloads its files, audited as on the pages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -348,20 +349,55 @@ def _attachments(article: Article) -> list[StoredFile]:
 
 def _save_files(
     request: AuthedRequest,
-    article: Article,
+    article_id: int,
     *,
     note: str,
     stored: StoredFile | None = None,
     cover: StoredFile | Literal["keep"] | None = services.KEEP,
-    attachments: Sequence[StoredFile] | Literal["keep"] = services.KEEP,
+    attachments: Callable[[list[StoredFile]], list[StoredFile]] | None = None,
 ) -> None:
-    """Save the article with only its files changed, everything else sent back as it is
-    (``note`` goes into the version history of a published article). ``stored``, the file
-    uploaded for the change, is discarded if the change fails."""
+    """Save the article with only its files changed (``attachments`` turns its current files
+    into the new ones), everything else sent back as it is (``note`` goes into the version
+    history of a published article). The article is locked and read again first: what is
+    sent back is what it holds at that moment, so two changes made at once both count and
+    neither brings back the text the other replaced. ``stored``, the file uploaded for the
+    change, is discarded if the change fails."""
+    try:
+        with transaction.atomic():
+            services.article_lock(article_id)
+            article = _for_editing(request, article_id)
+            services.article_update(
+                actor=request.user,
+                article=article,
+                data=_as_sent(
+                    article,
+                    note=note,
+                    cover=cover,
+                    attachments=services.KEEP if attachments is None else attachments(_attachments(article)),
+                ),
+            )
+    except BaseException as exc:
+        if stored is not None:
+            files.discard(stored)
+        if type(exc) is DomainError and exc.details:
+            # A field error of the service (too many attachments, say), not a refusal of the
+            # caller or of the text.
+            raise FileRefusedError(exc.message, exc.details[0]["field"]) from None
+        raise
+
+
+def _as_sent(
+    article: Article,
+    *,
+    note: str,
+    cover: StoredFile | Literal["keep"] | None,
+    attachments: Sequence[StoredFile] | Literal["keep"],
+) -> services.ArticleInput:
+    """The article's input as it stands, with these files."""
     rows = selectors.audience_of(article)
     # A pin that has run out is no pin: sent back, its past end would be refused.
     pinned = article.pinned_now()
-    data = services.ArticleInput(
+    return services.ArticleInput(
         title=article.title,
         summary=article.summary,
         body=article.body,
@@ -379,16 +415,6 @@ def _save_files(
         attachments=attachments,
         note=note,
     )
-    try:
-        services.article_update(actor=request.user, article=article, data=data)
-    except BaseException as exc:
-        if stored is not None:
-            files.discard(stored)
-        if type(exc) is DomainError and exc.details:
-            # A field error of the service (too many attachments, say), not a refusal of the
-            # caller or of the text.
-            raise FileRefusedError(exc.message, exc.details[0]["field"]) from None
-        raise
 
 
 def _attachment_of(article: Article, key: str) -> StoredFile:
@@ -412,10 +438,10 @@ def add_attachment(
     stored = _store(request, article, file, cover=False)
     _save_files(
         request,
-        article,
+        article_id,
         note=_("添加附件：%(name)s") % {"name": stored.name},
         stored=stored,
-        attachments=[*_attachments(article), stored],
+        attachments=lambda current: [*current, stored],
     )
     return Status(201, _detail(_get(request, article_id)))
 
@@ -426,10 +452,13 @@ def add_attachment(
     summary="删除附件（历史版本中的仍可下载）",
 )
 def delete_attachment(request: AuthedRequest, article_id: int, key: str) -> dict[str, Any]:
-    article = _for_editing(request, article_id)
-    removed = _attachment_of(article, key)
-    kept = [file for file in _attachments(article) if file.pk != removed.pk]
-    _save_files(request, article, note=_("删除附件：%(name)s") % {"name": removed.name}, attachments=kept)
+    removed = _attachment_of(_for_editing(request, article_id), key)
+    _save_files(
+        request,
+        article_id,
+        note=_("删除附件：%(name)s") % {"name": removed.name},
+        attachments=lambda current: [file for file in current if file.pk != removed.pk],
+    )
     return _detail(_get(request, article_id))
 
 
@@ -455,7 +484,7 @@ def download_attachment(request: AuthedRequest, article_id: int, key: str) -> Ht
 def upload_cover(request: AuthedRequest, article_id: int, file: File[UploadedFile]) -> dict[str, Any]:
     article = _for_editing(request, article_id)
     stored = _store(request, article, file, cover=True)
-    _save_files(request, article, note=_("更换封面"), stored=stored, cover=stored)
+    _save_files(request, article_id, note=_("更换封面"), stored=stored, cover=stored)
     return _detail(_get(request, article_id))
 
 
@@ -464,7 +493,7 @@ def delete_cover(request: AuthedRequest, article_id: int) -> dict[str, Any]:
     article = _for_editing(request, article_id)
     if article.cover_id is None:
         raise NotFoundError(_("文件不存在或已被删除。"))
-    _save_files(request, article, note=_("删除封面"), cover=None)
+    _save_files(request, article_id, note=_("删除封面"), cover=None)
     return _detail(_get(request, article_id))
 
 

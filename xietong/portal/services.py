@@ -473,6 +473,14 @@ def article_create(*, actor: User, channel: Channel, data: ArticleInput) -> Arti
     return article
 
 
+def article_lock(article_id: int) -> None:
+    """Hold the article's row until the caller's transaction ends, before reading what a
+    change is worked out from (the API's changes of one file at a time)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("article_lock needs a transaction")
+    list(Article.objects.select_for_update().filter(pk=article_id).values_list("pk"))
+
+
 def article_update(
     *, actor: User, article: Article, data: ArticleInput, channel: Channel | None = None
 ) -> Article:

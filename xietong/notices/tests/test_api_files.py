@@ -5,12 +5,14 @@ downloads them, and a refused file leaves nothing behind."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.test import Client
 
 from tests.fixtures import client_for
@@ -18,10 +20,12 @@ from xietong.audit.models import Event
 from xietong.files import services as files
 from xietong.files.models import StoredFile
 from xietong.identity.models import User
+from xietong.notices import api as notices_api
 from xietong.notices import services
 from xietong.notices.models import Notice, NoticeAttachment, NoticeRevision, Status
 from xietong.notices.tests.conftest import BASE, People, at, publish
 from xietong.notify.models import Dispatch, Notification
+from xietong.org import builtin
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +296,64 @@ def test_downloads_of_a_classified_notices_files_are_audited(people: People) -> 
     )
     assert event.details["sha256"] == StoredFile.objects.get().sha256
     assert Notice.objects.get(pk=notice.pk).status == Status.PUBLISHED
+
+
+@pytest.fixture
+def builtin_roles() -> None:
+    """A transactional test's flush removed the migrated roles the fixtures grant."""
+    builtin.ensure_builtin_roles()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_added_while_the_draft_is_edited_keeps_the_edit(
+    builtin_roles: None, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload waits between reading the draft and saving it with the new file; an edit
+    of its title made meanwhile must wait for it (the notice's row is locked before the
+    read), not be undone by the title the upload read."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite, the single-machine default, has none")
+    office = people["office"]
+    draft = services.notice_save_draft(actor=office, data=replace(BASE, audience=[people.ref("li")]))
+    read, edited = threading.Event(), threading.Event()
+    real = notices_api._as_written
+
+    def read_then_linger(notice: Notice) -> services.NoticeInput:
+        written = real(notice)
+        read.set()
+        edited.wait(timeout=2)  # without the lock the edit ends meanwhile
+        return written
+
+    monkeypatch.setattr(notices_api, "_as_written", read_then_linger)
+    client = client_for(office)
+    statuses: list[int] = []
+
+    def add_file() -> None:
+        try:
+            statuses.append(attach(client, draft.pk, pdf()).status_code)
+        finally:
+            connections.close_all()
+
+    def edit_title() -> None:
+        try:
+            read.wait(timeout=5)
+            services.notice_save_draft(
+                actor=office,
+                data=replace(BASE, title="改期：安全生产工作会议", audience=[people.ref("li")]),
+                notice=draft,
+            )
+        finally:
+            edited.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=add_file), threading.Thread(target=edit_title)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201]
+    draft.refresh_from_db()
+    assert draft.title == "改期：安全生产工作会议"
+    assert list(NoticeAttachment.objects.filter(notice=draft).values_list("file__name", flat=True)) == [
+        "会议议程.pdf"
+    ]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.test import Client
 from PIL import Image
 
@@ -21,6 +23,8 @@ from xietong.files.models import StoredFile
 from xietong.files.scanning import EICAR
 from xietong.files.services import store_upload
 from xietong.identity.models import User
+from xietong.org import builtin
+from xietong.portal import api as portal_api
 from xietong.portal import services
 from xietong.portal.models import Article, Channel
 from xietong.portal.tests.conftest import BLOCKED, Portal, changed, fresh, person
@@ -346,3 +350,55 @@ def test_the_editor_page_may_not_take_a_published_picture_news_cover_either(port
         services.article_update(actor=portal.publisher, article=article, data=changed(article, cover=None))
     article.refresh_from_db()
     assert (article.cover_id, article.revision, article.edited_after_publish) == (cover.pk, 1, False)
+
+
+# --------------------------------------------------------------------------- at the same moment
+
+
+@pytest.fixture
+def builtin_roles() -> None:
+    """A transactional test's flush removed the migrated roles the fixtures grant."""
+    builtin.ensure_builtin_roles()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_attachments_added_at_once_are_both_kept(
+    builtin_roles: None, portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first upload waits between reading the article's files and saving the new list;
+    a second one made meanwhile must wait for it (the article's row is locked before the
+    read), not save its own list that the first then overwrites."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite, the single-machine default, has none")
+    article = portal.draft()
+    first_read, second_done = threading.Event(), threading.Event()
+    real = portal_api._attachments
+
+    def read_then_linger(found: Article) -> list[StoredFile]:
+        files = real(found)
+        if threading.current_thread().name == "first":
+            first_read.set()
+            second_done.wait(timeout=2)  # without the lock the second add ends meanwhile
+        return files
+
+    monkeypatch.setattr(portal_api, "_attachments", read_then_linger)
+    clients = {"first": client_for(portal.publisher), "second": client_for(portal.publisher)}
+    statuses: dict[str, int] = {}
+
+    def add(name: str) -> None:
+        try:
+            if name == "second":
+                first_read.wait(timeout=5)
+            statuses[name] = upload(clients[name], f"/{article.pk}/attachments", text_file(f"{name}.txt"))[0]
+        finally:
+            if name == "second":
+                second_done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=add, args=(name,), name=name) for name in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == {"first": 201, "second": 201}
+    assert files_of(article) == ["first.txt", "second.txt"]
