@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tests.fixtures import client_for, grant_role, make_user
 from xietong.core import clock
@@ -131,8 +132,9 @@ def test_filters_by_flow_initiator_urgency_overdue_and_dates(people: People, flo
     assert set(ids_on(get(people.head, "?initiator=zhangwei"))) == {first.pk, urgent.pk}
     assert ids_on(get(people.head, "?urgent=1")) == [urgent.pk]
     assert ids_on(get(people.head, "?overdue=1")) == [first.pk]
-    today = clock.now().astimezone(dt.UTC).date()
-    old = (clock.now() - dt.timedelta(days=10)).date()
+    # The dates of the filter are Beijing's, whatever the hour of the run.
+    today = clock.localdate()
+    old = timezone.localtime(clock.now() - dt.timedelta(days=10)).date()
     assert ids_on(get(people.head, f"?until={old.isoformat()}")) == [first.pk]
     recent = get(people.head, f"?since={(today - dt.timedelta(days=1)).isoformat()}")
     assert set(ids_on(recent)) == {seal.pk, urgent.pk}
