@@ -32,6 +32,9 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 
 SECRET_KEY = config.secret_key(DATA_DIR, production=PRODUCTION)
+# Earlier keys, still accepted for what they signed or sealed (sessions, TOTP secrets) while
+# a new key is rolled out: comma-separated.
+SECRET_KEY_FALLBACKS = config.word_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = config.boolean("DEBUG", default=False)
 HOST = config.raw("HOST", "127.0.0.1")
 PORT = config.integer("PORT", 8000, minimum=1, maximum=65535)

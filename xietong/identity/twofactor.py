@@ -1,7 +1,8 @@
 """Two-factor sign-in with TOTP (IA-06): codes, recovery codes and the enrolment QR code.
 
 The devices are django-otp's ``TOTPDevice`` rows (RFC 6238: HMAC-SHA1, 30 s steps, ±1 step),
-but codes are checked here rather than with ``TOTPDevice.verify_token``: that method reads
+read as ``SealedTOTPDevice``, whose secret is sealed in the database. Codes are checked
+here rather than with ``TOTPDevice.verify_token``: that method reads
 ``time.time()``, and the login lockout, session limits and tests all run on
 ``xietong.core.clock``. The replay guard is django-otp's: a code is accepted only for a time
 step after the last accepted one (``last_t``), under a row lock, so each code works once.
@@ -22,10 +23,10 @@ import qrcode
 import qrcode.image.svg
 from django.db import transaction
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from xietong.core import clock
 from xietong.identity.models import RecoveryCode, User
+from xietong.identity.models import SealedTOTPDevice as TOTPDevice
 
 SESSION_VERIFIED_AT = "xt_2fa_verified_at"
 SESSION_PENDING = "xt_2fa_pending"
@@ -50,9 +51,11 @@ def has_confirmed_device(user: Any) -> bool:
 def pending_device(user: User) -> TOTPDevice:
     """The unconfirmed device being enrolled, made on first call; the same key on reloads so
     that a scanned QR code keeps working until the enrolment is confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device: TOTPDevice | None = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+        device = TOTPDevice.objects.create(
+            user=user, name="default", confirmed=False, key=TOTPDevice.new_key()
+        )
     return device
 
 

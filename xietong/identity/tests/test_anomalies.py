@@ -156,11 +156,12 @@ def test_r21_login_to_a_dormant_account(user: User) -> None:
 
 
 def test_r21_code_step_success_is_checked_too(user: User) -> None:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     from xietong.identity import twofactor
+    from xietong.identity.models import SealedTOTPDevice
 
-    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    device = SealedTOTPDevice.objects.create(
+        user=user, name="default", confirmed=True, key=SealedTOTPDevice.new_key()
+    )
     late = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # 23:00 Beijing
     with clock.frozen_at(late):
         client = login()

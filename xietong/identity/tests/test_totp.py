@@ -3,22 +3,26 @@ administrator rule (IA-05, IA-06, SES-03, SES-07)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import importlib
 import re
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice as PlainTOTPDevice
 
 from tests.fixtures import STRONG_PASSWORD, grant_role, make_user
 from xietong.audit.models import Event
-from xietong.core import clock
+from xietong.core import clock, sealing
 from xietong.identity import audit_actions, twofactor
 from xietong.identity.models import LoginAttempt, RecoveryCode, User
+from xietong.identity.models import SealedTOTPDevice as TOTPDevice
 from xietong.org import builtin
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +41,9 @@ def code_at(device: TOTPDevice, moment: dt.datetime) -> str:
 
 
 def enrolled(user: User) -> TOTPDevice:
-    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    device: TOTPDevice = TOTPDevice.objects.create(
+        user=user, name="default", confirmed=True, key=TOTPDevice.new_key()
+    )
     return device
 
 
@@ -81,6 +87,40 @@ def test_ia06_enrolment_with_qr_code_manual_key_and_confirming_code() -> None:
     assert stored == {twofactor.recovery_hash(c) for c in codes}
     assert not stored & set(codes)
     assert Event.objects.filter(action=audit_actions.TWO_FACTOR_ENABLED, actor_id=user.pk).exists()
+
+
+def test_ia06_the_secret_is_sealed_in_the_database() -> None:
+    """A copy of the database alone does not give the second factor: the column holds the
+    secret sealed under a key derived from SECRET_KEY, which the database does not hold."""
+    with clock.frozen_at(T0):
+        user = make_user()
+        device = twofactor.pending_device(user)
+        secret = base64.b32decode(twofactor.manual_key(device).replace(" ", ""))
+        column = TOTPDevice.objects.filter(pk=device.pk).values_list("key", flat=True).get()
+        assert column.startswith(sealing.PREFIX)
+        assert secret.hex() not in column.lower()
+        assert len(secret) == 20
+        assert TOTPDevice.objects.get(pk=device.pk).bin_key == secret
+        assert twofactor.verify_totp(device, code_at(device, T0))
+        with override_settings(SECRET_KEY="another-" * 8), pytest.raises(sealing.SealError):
+            _ = TOTPDevice.objects.get(pk=device.pk).bin_key
+        # A rotated key: the old one as a fallback still opens the secret.
+        with override_settings(SECRET_KEY="another-" * 8, SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]):
+            assert TOTPDevice.objects.get(pk=device.pk).bin_key == secret
+
+
+def test_ia06_the_migration_seals_secrets_enrolled_before() -> None:
+    """Enrolled in clear (django-otp's own hex key): sealed by the migration, the same secret."""
+    migration = importlib.import_module("xietong.identity.migrations.0006_sealed_totp_secrets")
+    plain = PlainTOTPDevice.objects.create(user=make_user(), name="default", confirmed=True)
+    secret = bytes.fromhex(plain.key)
+    migration.seal_keys(apps, None)
+    migration.seal_keys(apps, None)  # run again: nothing is sealed twice
+    sealed = TOTPDevice.objects.get(pk=plain.pk)
+    assert sealed.key.startswith(sealing.PREFIX)
+    assert sealed.bin_key == secret
+    migration.open_keys(apps, None)
+    assert PlainTOTPDevice.objects.get(pk=plain.pk).key == secret.hex()
 
 
 def test_ia06_enrolment_needs_a_recent_password_check() -> None:
