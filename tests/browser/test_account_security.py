@@ -10,11 +10,11 @@ from urllib.parse import urlparse
 
 import pytest
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, STRONG_PASSWORD, log_in, open_page, screenshot
 from xietong.identity import twofactor
+from xietong.identity.models import SealedTOTPDevice as TOTPDevice
 from xietong.identity.models import User
 
 pytestmark = pytest.mark.browser
