@@ -45,6 +45,18 @@ def is_sealed(text: str) -> bool:
 
 
 def unseal(text: str, *, purpose: str) -> bytes:
+    return _open(text, purpose)[0]
+
+
+def resealed(text: str, *, purpose: str) -> str | None:
+    """``text`` sealed again under the current key when only a fallback key opens it (for
+    the caller to store, so that the fallback can be retired), else ``None``."""
+    data, current = _open(text, purpose)
+    return None if current else seal(data, purpose=purpose)
+
+
+def _open(text: str, purpose: str) -> tuple[bytes, bool]:
+    """The secret, and whether the current key (not a fallback) opened it."""
     if not is_sealed(text):
         raise SealError("not a sealed value")
     body = text[len(PREFIX) :]
@@ -55,9 +67,9 @@ def unseal(text: str, *, purpose: str) -> bytes:
     if len(raw) < _NONCE + _TAG:
         raise SealError("not a sealed value")
     nonce, box = raw[:_NONCE], raw[_NONCE:]
-    for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+    for index, secret in enumerate((settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)):
         try:
-            return AESGCM(_key(secret, purpose)).decrypt(nonce, box, purpose.encode())
+            return AESGCM(_key(secret, purpose)).decrypt(nonce, box, purpose.encode()), index == 0
         except InvalidTag:
             continue
     raise SealError("sealed under another secret key")

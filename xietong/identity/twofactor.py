@@ -24,7 +24,7 @@ import qrcode.image.svg
 from django.db import transaction
 from django_otp.oath import TOTP
 
-from xietong.core import clock
+from xietong.core import clock, sealing
 from xietong.identity.models import RecoveryCode, User
 from xietong.identity.models import SealedTOTPDevice as TOTPDevice
 
@@ -89,7 +89,13 @@ def verify_totp(device: TOTPDevice, code: str) -> bool:
         locked.last_t = totp.t()
         locked.drift = totp.drift
         locked.last_used_at = clock.now()
-        locked.save(update_fields=["last_t", "drift", "last_used_at"])
+        changed = ["last_t", "drift", "last_used_at"]
+        # Opened with a retired secret key (SECRET_KEY_FALLBACKS): sealed under the new one.
+        resealed = sealing.resealed(locked.key, purpose=TOTPDevice.PURPOSE)
+        if resealed is not None:
+            locked.key = resealed
+            changed.append("key")
+        locked.save(update_fields=changed)
     device.last_t = locked.last_t
     return True
 

@@ -104,8 +104,12 @@ def test_ia06_the_secret_is_sealed_in_the_database() -> None:
         assert twofactor.verify_totp(device, code_at(device, T0))
         with override_settings(SECRET_KEY="another-" * 8), pytest.raises(sealing.SealError):
             _ = TOTPDevice.objects.get(pk=device.pk).bin_key
-        # A rotated key: the old one as a fallback still opens the secret.
+        # A rotated key: the old one as a fallback still opens the secret, and the next code
+        # accepted seals it under the new key, so the old one can then be retired.
         with override_settings(SECRET_KEY="another-" * 8, SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]):
+            assert TOTPDevice.objects.get(pk=device.pk).bin_key == secret
+            assert twofactor.verify_totp(device, code_at(device, T0 + STEP))
+        with override_settings(SECRET_KEY="another-" * 8, SECRET_KEY_FALLBACKS=[]):
             assert TOTPDevice.objects.get(pk=device.pk).bin_key == secret
 
 
