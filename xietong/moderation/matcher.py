@@ -27,15 +27,17 @@ spaces).
 
 **Speed.** pyahocorasick keeps each node's children in an array searched linearly; a
 Chinese lexicon gives the root thousands of children, and plain matching of a megabyte took
-well over the 50 ms budget (see ``bench/moderation.py``). So each lexicon character is spelt
-as two symbols of a private alphabet of about √K letters (K = distinct characters in the
-lexicon), which keeps every node small; ASCII letters and digits stay one symbol, and
-characters that occur in no word become one "no match" symbol. Symbols that start a
-character never appear inside one, so a word can only match at a character boundary.
-Folding and spelling are one ``str.translate`` with a per-lexicon table — a list indexed by
-code point for the BMP (a dict lookup per character costs twice as much), a memoising dict
-for texts with astral characters. Hits are mapped back by re-reading only the block of
-text around them.
+well over the 50 ms budget (see ``bench/moderation.py``). So each character that begins a
+lexicon word is spelt as two symbols of a private alphabet of about √K letters (K = such
+characters), which keeps the root and every node below it small. A lexicon character that
+begins no word stays one symbol of its own (it is never looked up at the root, and every
+symbol fewer is a step fewer for the automaton); ASCII letters and digits stay themselves,
+and characters that occur in no word become one "no match" symbol. The first symbol of a
+two-symbol character is never any other symbol, so a word can only match at a character
+boundary. Folding and spelling are one ``str.translate`` with a per-lexicon table — a list
+indexed by code point for the BMP (a dict lookup per character costs twice as much), a
+memoising dict for texts with astral characters. Hits are mapped back by re-reading only
+the block of text around them.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -63,14 +64,16 @@ FILLER_CATEGORIES = frozenset("ZPSCM")
 #: verdict and the list of words stay complete while a flood of one word stays cheap.
 MAX_HITS = 200
 
-#: Characters per translate call: hits are mapped back by re-reading only their block.
-BLOCK_SIZE = 256
+#: Characters per translate call: hits are mapped back by re-reading only their block (the
+#: calls themselves cost next to nothing, the re-reading grows with the block).
+BLOCK_SIZE = 64
 
 #: A table stops memoising beyond this many characters (a text of every code point must
 #: not grow it without bound); characters past the limit are folded on each use.
 TABLE_LIMIT = 200_000
 
 _NO_MATCH = "\x01"  # a control character: folding removes every one, so no word holds it
+_SINGLE = 0x0100  # the one symbol of a character that begins no word (past ASCII)
 _HIGH = 0xE000  # first symbol of a two-symbol spelling
 _LOW = 0xF000  # second symbol
 
@@ -105,7 +108,6 @@ class _Table(dict[int, str]):
 
 
 _FOLD = _Table(fold_char)
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -228,13 +230,15 @@ class Matcher:
             if key and key not in keyed:  # the database keeps keys unique; first one wins
                 keyed[key] = entry
         self.size = len(keyed)
-        alphabet = sorted({char for key in keyed for char in key if not char.isascii()})
-        base = max(1, math.isqrt(max(len(alphabet) - 1, 0)) + 1)
-        if base >= _LOW - _HIGH:
+        starters = sorted({key[0] for key in keyed if not key[0].isascii()})
+        inner = sorted({char for key in keyed for char in key if not char.isascii()} - set(starters))
+        base = max(1, math.isqrt(max(len(starters) - 1, 0)) + 1)
+        if base >= _LOW - _HIGH or _SINGLE + len(inner) >= _HIGH:
             raise ValueError("lexicon alphabet too large to spell")
         self._codes = {
-            char: chr(_HIGH + index // base) + chr(_LOW + index % base) for index, char in enumerate(alphabet)
+            char: chr(_HIGH + index // base) + chr(_LOW + index % base) for index, char in enumerate(starters)
         }
+        self._codes.update((char, chr(_SINGLE + index)) for index, char in enumerate(inner))
         self._table = _Table(self._spell_char)
         self._bmp: list[str] = []
         self._automaton: Any = None
@@ -263,8 +267,11 @@ class Matcher:
         return self._spell_folded(fold_char(char))
 
     def _spell(self, text: str) -> _Spelling:
-        # str.translate copies a character it cannot look up: astral ones need the dict.
-        table = self._table if _ASTRAL.search(text) else self._bmp
+        # str.translate copies a character it cannot look up: astral ones need the dict. (A
+        # text holds one when its UTF-16 form is longer than two bytes a character: the
+        # encoding runs in C, several times faster than a regular expression's search.)
+        astral = len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
+        table = self._table if astral else self._bmp
         spelling = _Spelling(text, table)
         pieces = []
         offset = 0

@@ -135,3 +135,28 @@ def test_any_fillers_between_the_letters_still_match(word: str, gaps: list[str])
     hits = [hit for hit in Matcher([Entry(word, "测试", "block")]).find(text) if hit.word == word]
     assert hits
     assert normalize(text[hits[0].start : hits[0].end]) == word
+
+
+SMALL = "甲乙丙丁戊"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet=SMALL, min_size=1, max_size=4), min_size=1, max_size=8, unique=True),
+    text=st.text(alphabet=SMALL + "己 ，\u200b", max_size=60),
+)
+def test_every_occurrence_is_found_and_nothing_else(words: list[str], text: str) -> None:
+    """Against a plain search of the folded text: a character that begins a word is spelt
+    with two symbols and one that begins none with one, and neither may let a word start
+    inside a character or run over a character that is in no word (己)."""
+    folded = normalize(text)
+    expected = {
+        (word, index)
+        for word in words
+        for index in range(len(folded) - len(word) + 1)
+        if folded.startswith(word, index)
+    }
+    hits = Matcher([Entry(word, "测试", "block") for word in words]).find(text)
+    assert {(hit.word, len(normalize(text[: hit.start]))) for hit in hits} == expected
+    for hit in hits:
+        assert normalize(hit.text) == hit.word
