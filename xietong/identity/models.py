@@ -397,13 +397,9 @@ class SealedTOTPDevice(TOTPDevice):  # type: ignore[misc]  # django-otp has no t
         return sealing.unseal(self.key, purpose=self.PURPOSE)
 
     @classmethod
-    def seal_key(cls, secret: bytes) -> str:
-        return sealing.seal(secret, purpose=cls.PURPOSE)
-
-    @classmethod
     def new_key(cls) -> str:
         """A new random 160-bit secret (RFC 4226's recommended length), sealed."""
-        return cls.seal_key(secrets.token_bytes(20))
+        return sealing.seal(secrets.token_bytes(20), purpose=cls.PURPOSE)
 
 
 class RecoveryCode(models.Model):
