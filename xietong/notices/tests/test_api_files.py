@@ -25,7 +25,6 @@ from xietong.notices import services
 from xietong.notices.models import Notice, NoticeAttachment, NoticeRevision, Status
 from xietong.notices.tests.conftest import BASE, People, at, publish
 from xietong.notify.models import Dispatch, Notification
-from xietong.org import builtin
 
 pytestmark = pytest.mark.django_db
 
@@ -298,15 +297,9 @@ def test_downloads_of_a_classified_notices_files_are_audited(people: People) -> 
     assert Notice.objects.get(pk=notice.pk).status == Status.PUBLISHED
 
 
-@pytest.fixture
-def builtin_roles() -> None:
-    """A transactional test's flush removed the migrated roles the fixtures grant."""
-    builtin.ensure_builtin_roles()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_file_added_while_the_draft_is_edited_keeps_the_edit(
-    builtin_roles: None, people: People, monkeypatch: pytest.MonkeyPatch
+    people: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The upload waits between reading the draft and saving it with the new file; an edit
     of its title made meanwhile must wait for it (the notice's row is locked before the

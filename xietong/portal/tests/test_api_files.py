@@ -23,7 +23,6 @@ from xietong.files.models import StoredFile
 from xietong.files.scanning import EICAR
 from xietong.files.services import store_upload
 from xietong.identity.models import User
-from xietong.org import builtin
 from xietong.portal import api as portal_api
 from xietong.portal import services
 from xietong.portal.models import Article, Channel
@@ -355,16 +354,8 @@ def test_the_editor_page_may_not_take_a_published_picture_news_cover_either(port
 # --------------------------------------------------------------------------- at the same moment
 
 
-@pytest.fixture
-def builtin_roles() -> None:
-    """A transactional test's flush removed the migrated roles the fixtures grant."""
-    builtin.ensure_builtin_roles()
-
-
 @pytest.mark.django_db(transaction=True)
-def test_two_attachments_added_at_once_are_both_kept(
-    builtin_roles: None, portal: Portal, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_two_attachments_added_at_once_are_both_kept(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first upload waits between reading the article's files and saving the new list;
     a second one made meanwhile must wait for it (the article's row is locked before the
     read), not save its own list that the first then overwrites."""
